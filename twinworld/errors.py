@@ -1,0 +1,100 @@
+"""The exceptions twinworld raises on purpose.
+
+Every error a user can cause derives from :class:`TwinworldError`; errors about input also derive
+from :class:`ValueError` so generic code can catch them. A :class:`ScenarioError` carries where the
+problem is (file, line, column, field path) and what would be valid, and renders as one readable
+message without a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "TwinworldError",
+    "ScenarioError",
+    "Problem",
+    "FeedError",
+    "UnknownKindError",
+    "SweepError",
+]
+
+
+class TwinworldError(Exception):
+    """Base class of every error twinworld raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where it is and what would be right."""
+
+    message: str
+    path: str = ""
+    line: int | None = None
+    column: int | None = None
+    valid: str = ""
+
+    def render(self, file: str | Path | None) -> str:
+        where = str(file) if file is not None else "<scenario>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        text = f"{where}: "
+        if self.path:
+            text += f"{self.path}: "
+        text += self.message
+        if self.valid:
+            text += f" (valid: {self.valid})"
+        return text
+
+
+@dataclass
+class ScenarioError(TwinworldError, ValueError):
+    """A scenario file is missing, malformed or inconsistent.
+
+    Parameters
+    ----------
+    problems
+        Everything found wrong, each with its location.
+    file
+        The scenario file, if the scenario came from one.
+    """
+
+    problems: list[Problem] = field(default_factory=list)
+    file: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(p.render(self.file) for p in self.problems) or "invalid scenario"
+
+    @property
+    def first(self) -> Problem:
+        return self.problems[0]
+
+    @classmethod
+    def single(cls, message: str, *, file: str | Path | None = None, path: str = "",
+               line: int | None = None, column: int | None = None, valid: str = "") -> "ScenarioError":
+        return cls([Problem(message, path, line, column, valid)], file)
+
+
+class UnknownKindError(TwinworldError, KeyError):
+    """A system, disruption or strategy ``kind`` that no plugin provides."""
+
+    def __init__(self, kind: str, known: list[str], what: str = "system kind") -> None:
+        self.kind, self.known, self.what = kind, sorted(known), what
+        super().__init__(kind)
+
+    def __str__(self) -> str:
+        return f"unknown {self.what} {self.kind!r}; known: {', '.join(self.known) or '(none)'}"
+
+
+class FeedError(TwinworldError, ValueError):
+    """A data feed could not be read at all (a bad single record is quarantined instead)."""
+
+
+class SweepError(TwinworldError, RuntimeError):
+    """A sweep could not be set up or its result folder is inconsistent."""

@@ -1,0 +1,5 @@
+"""Running experiments: one run, designs over uncertain parameters, executors, the results store."""
+
+from twinworld.experiments.run import RunResult, run
+
+__all__ = ["run", "RunResult"]

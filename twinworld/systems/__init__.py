@@ -1,0 +1,1 @@
+"""Modelled systems, one plugin per package (see :mod:`twinworld.systems.base`)."""

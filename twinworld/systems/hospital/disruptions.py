@@ -1,0 +1,40 @@
+"""What can go wrong to a hospital region."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from twinworld.params import param
+from twinworld.systems.base import DisruptionConfig
+
+__all__ = ["PatientSurge", "BedLoss", "StaffShortage", "DISRUPTIONS"]
+
+
+class PatientSurge(DisruptionConfig):
+    """Emergency arrivals multiplied over a window (a flu wave, a mass-casualty event).
+
+    Target the region (``hospitals``) or one hospital (``hospitals.H2``).
+    """
+
+    kind: Literal["patient_surge"]
+    multiplier: param(ge=0) = Field(description="arrival-rate multiplier, e.g. 1.5")  # type: ignore[valid-type]
+
+
+class BedLoss(DisruptionConfig):
+    """A share of a hospital's beds unusable over a window (flood, fire, power loss)."""
+
+    kind: Literal["bed_loss"]
+    share: param(ge=0, le=1) = Field(description="share of beds lost, 0..1")  # type: ignore[valid-type]
+    bed: Literal["ward", "icu", "both"] = "both"
+
+
+class StaffShortage(DisruptionConfig):
+    """Fewer staffed beds over a window (sickness, strike): same beds, fewer nurses."""
+
+    kind: Literal["staff_shortage"]
+    share: param(ge=0, le=1) = Field(description="share of staffed beds lost, 0..1")  # type: ignore[valid-type]
+
+
+DISRUPTIONS = (PatientSurge, BedLoss, StaffShortage)

@@ -1,0 +1,444 @@
+"""A region's hospitals on the World's clock: arrivals, boarding, admission, discharge, transfers.
+
+Each hospital has a pool of ward beds and a pool of ICU beds. Patients are created up front from
+named random streams (arrival times by thinning a time-varying Poisson process, class, length of
+stay), so every strategy run on the same seed sees exactly the same patients. Events are plain SimPy
+timeouts with callbacks: one per arrival and one per discharge, which keeps the model fast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+import pandas as pd
+
+from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
+from twinworld.systems.hospital.config import HospitalRegionConfig, HospitalSpec, LengthOfStay
+from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
+from twinworld.systems.hospital.strategies import CancelElectives, SurgeBeds, Transfer
+from twinworld.systems.hospital.travel import travel_matrix_min
+
+if TYPE_CHECKING:
+    from twinworld.core.world import World
+
+__all__ = ["HospitalRegion", "Hospital", "BedPool", "Patient", "draw_los"]
+
+
+def draw_los(los: LengthOfStay, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Draw ``size`` lengths of stay (hours) from a resolved :class:`LengthOfStay`."""
+    mean, cv = float(los.mean), float(los.cv)
+    if los.distribution == "fixed" or (cv == 0 and los.distribution != "exponential"):
+        return np.full(size, mean)
+    if los.distribution == "exponential":
+        return rng.exponential(mean, size)
+    if los.distribution == "gamma":
+        shape = 1.0 / cv**2
+        return rng.gamma(shape, mean / shape, size)
+    sigma2 = math.log1p(cv**2)
+    return rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), size)
+
+
+class Patient:
+    """One patient's fixed attributes (drawn up front) and where they are now."""
+
+    __slots__ = ("home", "bed", "los_h", "arrived_h", "waiting", "at")
+
+    def __init__(self, home: "Hospital", bed: str, los_h: float, arrived_h: float) -> None:
+        self.home = home
+        self.bed = bed
+        self.los_h = los_h
+        self.arrived_h = arrived_h
+        self.waiting = False
+        self.at = home
+
+
+class BedPool:
+    """Beds of one type at one hospital: capacity (after losses and surge beds) and a FIFO queue."""
+
+    __slots__ = ("base", "extra", "losses", "occupied", "queue", "waiting", "capacity")
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.extra = 0
+        self.losses: dict[int, float] = {}
+        self.occupied = 0
+        self.queue: deque[Patient] = deque()
+        self.waiting = 0
+        self.capacity = base
+
+    def refresh(self) -> None:
+        """Recompute capacity from the active losses and surge beds."""
+        lost = min(1.0, sum(self.losses.values()))
+        self.capacity = max(0, int(round(self.base * (1.0 - lost)))) + self.extra
+
+    def has_free_bed(self) -> bool:
+        return self.occupied < self.capacity
+
+
+class Hospital:
+    """Live state of one hospital (also the ``state`` of its Mesa agent)."""
+
+    def __init__(self, spec: HospitalSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.pools = {"ward": BedPool(spec.ward_beds), "icu": BedPool(spec.icu_beds)}
+        self.base_beds = spec.ward_beds + spec.icu_beds
+        self.surges: list[tuple[float, float, float]] = []
+        self.counts = dict.fromkeys(("arrived", "admitted", "discharged", "turned_away",
+                                     "transferred_in", "transferred_out", "electives_cancelled"), 0)
+        self.surge_open = False
+        self.surge_pending = False
+
+    @property
+    def occupied(self) -> int:
+        return self.pools["ward"].occupied + self.pools["icu"].occupied
+
+    @property
+    def waiting(self) -> int:
+        return self.pools["ward"].waiting + self.pools["icu"].waiting
+
+    def occupancy(self) -> float:
+        return self.occupied / self.base_beds if self.base_beds else 0.0
+
+    def surge_factor(self, t: float) -> float:
+        factor = 1.0
+        for start, end, multiplier in self.surges:
+            if start <= t < end:
+                factor *= multiplier
+        return factor
+
+
+class HospitalRegion(System):
+    """The ``hospital_region`` system."""
+
+    kind = "hospital_region"
+
+    def __init__(self, world: "World", name: str, config: HospitalRegionConfig) -> None:
+        super().__init__(world, name, config)
+        self.config: HospitalRegionConfig = config
+        self.env = world.env
+        self.hospitals = {spec.name: Hospital(spec) for spec in config.hospitals}
+        self.base_beds = sum(h.base_beds for h in self.hospitals.values())
+        self.max_wait_h = None if config.max_wait is None else float(config.max_wait)
+        self.travel_min = travel_matrix_min(config)
+        self.nearest = {h: sorted((o for o in self.hospitals if o != h), key=lambda o: self.travel_min[h][o])
+                        for h in self.hospitals}
+        self.transfer: Transfer | None = None
+        self.cancel: CancelElectives | None = None
+        self.surge_plans: list[SurgeBeds] = []
+        self.waits: list[float] = []
+        self._loss_ids = 0
+        rec = world.recorder
+        self.occupied_probe = rec.probe(f"{name}.occupied")
+        self.waiting_probe = rec.probe(f"{name}.waiting")
+        self.extra_probe = rec.probe(f"{name}.surge_beds")
+        self.hospital_probes = {h.name: rec.probe(f"{name}.{h.name}.occupied",
+                                                  thresholds=(0.9 * h.base_beds,))
+                                for h in self.hospitals.values()}
+        self.agents = [world.agents.add_facility(name=h.name, kind="hospital", state=h,
+                                                 location=h.spec.location)
+                       for h in self.hospitals.values()]
+
+    # ---------------------------------------------------------------- disruptions, strategies --
+    def _targets(self, target: str) -> list[Hospital]:
+        element = target_element(target)
+        return list(self.hospitals.values()) if element is None else [self.hospitals[element]]
+
+    def disrupt(self, disruption: DisruptionConfig) -> None:
+        start, end = disruption.window(self.world.horizon_h)
+        for hospital in self._targets(disruption.target):
+            if isinstance(disruption, PatientSurge):
+                hospital.surges.append((start, end, float(disruption.multiplier)))
+            elif isinstance(disruption, (BedLoss, StaffShortage)):
+                beds = ("ward", "icu") if isinstance(disruption, StaffShortage) or disruption.bed == "both" \
+                    else (disruption.bed,)
+                self._loss_ids += 1
+                self._schedule_loss(hospital, beds, float(disruption.share), start, end, self._loss_ids)
+            else:
+                super().disrupt(disruption)
+
+    def _schedule_loss(self, hospital: Hospital, beds: tuple[str, ...], share: float,
+                       start: float, end: float, loss_id: int) -> None:
+        def begin() -> None:
+            for bed in beds:
+                hospital.pools[bed].losses[loss_id] = share
+                hospital.pools[bed].refresh()
+            self.world.recorder.event("bed_loss", f"{hospital.name} -{share:.0%} {'/'.join(beds)}")
+
+        def finish() -> None:
+            for bed in beds:
+                hospital.pools[bed].losses.pop(loss_id, None)
+                hospital.pools[bed].refresh()
+                self._serve(hospital, hospital.pools[bed])
+
+        self.world.at(start, begin)
+        if end < self.world.horizon_h:
+            self.world.at(end, finish)
+
+    def respond(self, strategy: StrategyConfig) -> None:
+        if isinstance(strategy, Transfer):
+            self.transfer = strategy
+        elif isinstance(strategy, CancelElectives):
+            self.cancel = strategy
+        elif isinstance(strategy, SurgeBeds):
+            self.surge_plans.append(strategy)
+        else:
+            super().respond(strategy)
+
+    # ------------------------------------------------------------------------------ start --
+    def start(self) -> None:
+        for hospital in self.hospitals.values():
+            self._warm_start(hospital)
+            self.env.process(self._arrivals(hospital, *self._emergency_patients(hospital)))
+            if float(hospital.spec.electives_per_day) > 0:
+                self.env.process(self._arrivals(hospital, *self._elective_patients(hospital)))
+        if self.transfer is not None:
+            self.env.process(self._review_transfers(float(self.transfer.check_every)))
+        for plan in self.surge_plans:
+            self.env.process(self._surge_monitor(plan))
+
+    def _stream(self, *names: str) -> np.random.Generator:
+        return self.world.streams.get(self.name, *names)
+
+    def _rate_profile(self) -> np.ndarray:
+        profile = np.ones(24) if self.config.hourly_profile is None else np.asarray(self.config.hourly_profile)
+        return profile / profile.mean()
+
+    def _emergency_patients(self, hospital: Hospital) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Arrival times, bed types and stays of one hospital's emergency patients (thinning)."""
+        horizon = self.world.horizon_h
+        base_per_h = float(hospital.spec.arrivals_per_day) / 24.0
+        profile = self._rate_profile()
+        peak = base_per_h * profile.max() * math.prod(max(1.0, m) for _, _, m in hospital.surges)
+        rng = self._stream("arrivals", hospital.name)
+        count = rng.poisson(peak * horizon) if peak > 0 else 0
+        times = np.sort(rng.uniform(0.0, horizon, count))
+        rate = base_per_h * profile[(times % 24).astype(int)]
+        if hospital.surges:
+            rate = rate * np.array([hospital.surge_factor(t) for t in times])
+        accept = rng.random(count) * peak < rate
+        classes = self.config.patient_classes
+        shares = np.array([float(c.share) for c in classes])
+        which = np.searchsorted(np.cumsum(shares) / shares.sum(), self._stream("class", hospital.name).random(count),
+                                side="right").clip(0, len(classes) - 1)
+        stays = np.empty(count)
+        for i, klass in enumerate(classes):
+            mask = which == i
+            stays[mask] = draw_los(klass.los, self._stream("los", hospital.name, klass.name), int(mask.sum()))
+        beds = [classes[i].bed for i in which[accept]]
+        return times[accept], beds, stays[accept]
+
+    def _elective_patients(self, hospital: Hospital) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Planned admissions: Poisson between 8:00 and 16:00 each day."""
+        rng = self._stream("electives", hospital.name)
+        days = int(math.ceil(self.world.horizon_h / 24))
+        per_day = rng.poisson(float(hospital.spec.electives_per_day), days)
+        times = np.concatenate([24 * d + 8 + 8 * np.sort(rng.random(n)) for d, n in enumerate(per_day)]) \
+            if days else np.empty(0)
+        times = times[times < self.world.horizon_h]
+        stays = draw_los(self.config.elective_los, self._stream("elective_los", hospital.name), times.size)
+        return times, ["elective"] * times.size, stays
+
+    def _warm_start(self, hospital: Hospital) -> None:
+        """Put the initial census in bed with residual stays (length-biased, then uniform)."""
+        census = hospital.spec.census
+        if census is None:
+            return
+        rng = self._stream("census", hospital.name)
+        for bed, count in (("ward", census.ward), ("icu", census.icu)):
+            pool = hospital.pools[bed]
+            count = min(count, pool.capacity)
+            if count == 0:
+                continue
+            los = next((c.los for c in self.config.patient_classes if c.bed == bed),
+                       self.config.patient_classes[0].los)
+            candidates = draw_los(los, rng, 8 * count)
+            picked = rng.choice(candidates, size=count, p=candidates / candidates.sum())
+            for residual in picked * rng.random(count):
+                patient = Patient(hospital, bed, float(residual), 0.0)
+                hospital.counts["admitted"] += 1
+                pool.occupied += 1
+                self.env.timeout(patient.los_h).callbacks.append(
+                    lambda _e, p=patient, h=hospital: self._discharge(p, h))
+            hospital.counts["arrived"] += count
+        self._occupancy_changed(hospital)
+
+    # ---------------------------------------------------------------------- patient flow --
+    def _arrivals(self, hospital: Hospital, times: np.ndarray, beds: list[str],
+                  stays: np.ndarray) -> Iterator:
+        """Process: release the pre-drawn patients at their arrival times (simulated hours pass)."""
+        env = self.env
+        cancel_rng = self._stream("cancel", hospital.name) if beds and beds[0] == "elective" else None
+        for t, bed, stay in zip(times.tolist(), beds, stays.tolist()):
+            yield env.timeout(t - env.now)
+            if cancel_rng is not None:
+                draw = cancel_rng.random()
+                if self._cancels_elective(draw):
+                    hospital.counts["electives_cancelled"] += 1
+                    continue
+                bed = "ward"
+            self.arrive(Patient(hospital, bed, stay, t))
+
+    def _cancels_elective(self, draw: float) -> bool:
+        if self.cancel is None:
+            return False
+        crowded = self.occupied_probe.value / self.base_beds > float(self.cancel.when_occupancy_above)
+        return crowded and draw < float(self.cancel.share)
+
+    def arrive(self, patient: Patient) -> None:
+        """A patient arrives at their home hospital: admit, board, transfer or turn away."""
+        hospital = patient.home
+        hospital.counts["arrived"] += 1
+        pool = hospital.pools[patient.bed]
+        if pool.waiting == 0 and pool.has_free_bed():
+            self.admit(patient, hospital)
+            return
+        if self.transfer is not None and self._try_transfer(patient):
+            return
+        if self.max_wait_h == 0:
+            hospital.counts["turned_away"] += 1
+            return
+        patient.waiting = True
+        pool.queue.append(patient)
+        pool.waiting += 1
+        self.waiting_probe.update(self.env.now, self.waiting_probe.value + 1)
+        if self.max_wait_h is not None:
+            self.env.timeout(self.max_wait_h).callbacks.append(lambda _e, p=patient: self._give_up(p))
+
+    def admit(self, patient: Patient, hospital: Hospital, *, travel_h: float = 0.0) -> None:
+        """Give the patient a bed at ``hospital``; their stay ends ``travel_h + los_h`` later."""
+        pool = hospital.pools[patient.bed]
+        pool.occupied += 1
+        hospital.counts["admitted"] += 1
+        patient.at = hospital
+        self.waits.append(self.env.now - patient.arrived_h)
+        self._occupancy_changed(hospital)
+        self.env.timeout(travel_h + patient.los_h).callbacks.append(
+            lambda _e, p=patient, h=hospital: self._discharge(p, h))
+
+    def _discharge(self, patient: Patient, hospital: Hospital) -> None:
+        pool = hospital.pools[patient.bed]
+        pool.occupied -= 1
+        hospital.counts["discharged"] += 1
+        self._occupancy_changed(hospital)
+        self._serve(hospital, pool)
+
+    def _unqueue(self, patient: Patient) -> None:
+        patient.waiting = False
+        patient.home.pools[patient.bed].waiting -= 1
+        self.waiting_probe.update(self.env.now, self.waiting_probe.value - 1)
+
+    def _serve(self, hospital: Hospital, pool: BedPool) -> None:
+        """Admit waiting patients, first come first served, while beds are free."""
+        queue = pool.queue
+        while queue and pool.occupied < pool.capacity:
+            patient = queue.popleft()
+            if patient.waiting:
+                self._unqueue(patient)
+                self.admit(patient, hospital)
+
+    def _give_up(self, patient: Patient) -> None:
+        if patient.waiting:
+            self._unqueue(patient)
+            patient.home.counts["turned_away"] += 1
+
+    def _occupancy_changed(self, hospital: Hospital) -> None:
+        now = self.env.now
+        self.hospital_probes[hospital.name].update(now, hospital.occupied)
+        self.occupied_probe.update(now, sum(h.occupied for h in self.hospitals.values()))
+
+    # ------------------------------------------------------------------------- strategies --
+    def _try_transfer(self, patient: Patient) -> bool:
+        """Move a patient to the nearest hospital with a free bed within reach (bed held en route)."""
+        limit = float(self.transfer.max_travel_min)  # type: ignore[union-attr]
+        origin = patient.home.name
+        for other in self.nearest[origin]:
+            minutes = self.travel_min[origin][other]
+            if minutes > limit:
+                return False
+            target = self.hospitals[other]
+            pool = target.pools[patient.bed]
+            if pool.waiting == 0 and pool.has_free_bed():
+                if patient.waiting:
+                    self._unqueue(patient)
+                patient.home.counts["transferred_out"] += 1
+                target.counts["transferred_in"] += 1
+                self.world.recorder.count(f"{self.name}.transfers")
+                self.admit(patient, target, travel_h=minutes / 60.0)
+                return True
+        return False
+
+    def _review_transfers(self, every_h: float) -> Iterator:
+        """Process: every ``every_h`` hours, try to move boarding patients elsewhere."""
+        while True:
+            yield self.env.timeout(every_h)
+            for hospital in self.hospitals.values():
+                for pool in hospital.pools.values():
+                    if pool.waiting:
+                        for patient in [p for p in pool.queue if p.waiting]:
+                            if not self._try_transfer(patient):
+                                break
+
+    def _surge_monitor(self, plan: SurgeBeds) -> Iterator:
+        """Process: hourly, open surge beds past the threshold (after the delay), close them after."""
+        names = plan.hospitals or list(self.hospitals)
+        while True:
+            for name in names:
+                hospital = self.hospitals[name]
+                occupancy = hospital.occupancy()
+                if not hospital.surge_open and not hospital.surge_pending and occupancy > float(plan.threshold):
+                    hospital.surge_pending = True
+                    self.world.at(self.env.now + float(plan.delay),
+                                  lambda h=hospital: self._open_surge(h, plan))
+                elif hospital.surge_open and occupancy < float(plan.release_below):
+                    self._close_surge(hospital)
+            yield self.env.timeout(1.0)
+
+    def _open_surge(self, hospital: Hospital, plan: SurgeBeds) -> None:
+        hospital.surge_pending = False
+        hospital.surge_open = True
+        pool = hospital.pools["ward"]
+        pool.extra = int(round(float(plan.extra_share) * pool.base))
+        pool.refresh()
+        self.extra_probe.update(self.env.now, self.extra_probe.value + pool.extra)
+        self.world.recorder.event("surge_beds_open", f"{hospital.name} +{pool.extra}")
+        self._serve(hospital, pool)
+
+    def _close_surge(self, hospital: Hospital) -> None:
+        pool = hospital.pools["ward"]
+        self.extra_probe.update(self.env.now, self.extra_probe.value - pool.extra)
+        pool.extra = 0
+        pool.refresh()
+        hospital.surge_open = False
+
+    # ------------------------------------------------------------------------------ results --
+    def kpis(self) -> dict[str, float]:
+        arrived = sum(h.counts["arrived"] for h in self.hospitals.values())
+        turned_away = sum(h.counts["turned_away"] for h in self.hospitals.values())
+        waits = np.asarray(self.waits) if self.waits else np.zeros(1)
+        above = [p.above_h[next(iter(p.above_h))] for p in self.hospital_probes.values()]
+        return {
+            "patients_turned_away": float(turned_away),
+            "share_turned_away": turned_away / arrived if arrived else 0.0,
+            "mean_boarding_wait_h": float(waits.mean()),
+            "p95_boarding_wait_h": float(np.percentile(waits, 95)),
+            "peak_occupancy": self.occupied_probe.peak / self.base_beds if self.base_beds else 0.0,
+            "hours_above_90pct": float(np.mean(above)),
+            "transfers": float(sum(h.counts["transferred_out"] for h in self.hospitals.values())),
+            "bed_hours_short": float(self.waiting_probe.area),
+            "surge_bed_hours": float(self.extra_probe.area),
+            "electives_cancelled": float(sum(h.counts["electives_cancelled"] for h in self.hospitals.values())),
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        rows = []
+        for hospital in self.hospitals.values():
+            probe = self.hospital_probes[hospital.name]
+            rows.append({"hospital": hospital.name, **hospital.counts,
+                         "in_bed": hospital.occupied, "waiting": hospital.waiting,
+                         "mean_occupied": probe.mean(self.env.now), "peak_occupied": probe.peak,
+                         "beds": hospital.base_beds})
+        return {"hospitals": pd.DataFrame(rows)}

@@ -1,0 +1,47 @@
+"""What a responder can do for a hospital region."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from twinworld.params import duration, param
+from twinworld.systems.base import StrategyConfig
+
+__all__ = ["SurgeBeds", "CancelElectives", "Transfer", "STRATEGIES"]
+
+
+class SurgeBeds(StrategyConfig):
+    """Open extra ward beds at a hospital once its occupancy passes a threshold.
+
+    Checked hourly; beds open ``delay`` after the threshold is first passed and close again once
+    occupancy falls below ``release_below``.
+    """
+
+    kind: Literal["surge_beds"]
+    threshold: param(ge=0, le=1) = Field(0.95, description="occupancy share that triggers it")  # type: ignore[valid-type]
+    extra_share: param(ge=0) = Field(0.1, description="extra ward beds, as a share of ward beds")  # type: ignore[valid-type]
+    delay: duration() = Field(6.0, description="time to open the beds (staffing, equipment)")  # type: ignore[valid-type]
+    release_below: param(ge=0, le=1) = Field(0.8, description="occupancy share that closes them")  # type: ignore[valid-type]
+    hospitals: list[str] | None = Field(None, description="where; empty = every hospital")
+
+
+class CancelElectives(StrategyConfig):
+    """Cancel planned admissions while the region is crowded."""
+
+    kind: Literal["cancel_electives"]
+    share: param(ge=0, le=1) = Field(1.0, description="share of electives cancelled")  # type: ignore[valid-type]
+    when_occupancy_above: param(ge=0, le=1) = Field(  # type: ignore[valid-type]
+        0.85, description="region occupancy share above which electives are cancelled")
+
+
+class Transfer(StrategyConfig):
+    """Move boarding patients to the nearest hospital with a free bed of the type they need."""
+
+    kind: Literal["transfer"]
+    max_travel_min: param(gt=0) = Field(45.0, description="longest ambulance trip allowed")  # type: ignore[valid-type]
+    check_every: duration(gt=0) = Field(0.5, description="how often boarding patients are reviewed")  # type: ignore[valid-type]
+
+
+STRATEGIES = (SurgeBeds, CancelElectives, Transfer)
