@@ -50,8 +50,8 @@ def format_hours(hours: float) -> str:
     """A short human form of a duration in hours (``1.5`` -> ``"1h30min"``)."""
     if hours >= 48 and abs(hours / 24 - round(hours / 24)) < 1e-9:
         return f"{round(hours / 24)}d"
-    whole = int(hours)
-    minutes = round((hours - whole) * 60)
+    total_min = round(hours * 60)
+    whole, minutes = divmod(total_min, 60)
     if whole and minutes:
         return f"{whole}h{minutes}min"
     return f"{whole}h" if whole else f"{minutes}min"

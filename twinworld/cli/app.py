@@ -7,13 +7,15 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from twinworld.errors import TwinworldError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="twinworld: sample disruptions, run response strategies, rank them.")
-console = Console()
-err_console = Console(stderr=True)
+# Wide enough for a KPI table with several strategies when output is piped or logged.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 # Each module defines register(app); a module that is not written yet is skipped.
 _COMMAND_MODULES = ("scenario_cmds", "sweep_cmds", "rank_cmds", "twin_cmds")
@@ -38,7 +40,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except TwinworldError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)

@@ -38,7 +38,7 @@ def read_census_csv(path: str | Path, *, hospitals: list[str]) -> dict[str, tupl
         reader = csv.DictReader(handle)
         missing = [c for c in CENSUS_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise FeedError(f"{path}: missing column(s) {', '.join(missing)}; "
+            raise FeedError(f"{path.name}: missing column(s) {', '.join(missing)}; "
                             f"expected header {','.join(CENSUS_COLUMNS)}")
         census: dict[str, tuple[int, int]] = {}
         bad: list[str] = []
@@ -60,5 +60,5 @@ def read_census_csv(path: str | Path, *, hospitals: list[str]) -> dict[str, tupl
             else:
                 census[name] = (ward, icu)
     if bad:
-        raise FeedError(f"{path}: {len(bad)} bad row(s):\n  " + "\n  ".join(bad))
+        raise FeedError(f"{path.name}: {len(bad)} bad row(s):\n  " + "\n  ".join(bad))
     return census

@@ -39,12 +39,20 @@ class ScenarioFiles:
         candidate = (self.root / reference).resolve()
         if not candidate.is_relative_to(self.root):
             raise ScenarioError.single(
-                f"file reference {reference!r} leaves the scenario's data folder {self.root}",
+                f"file reference {reference!r} leaves the scenario's data folder {_shown(self.root)}",
                 path=path, valid="a path inside data_dir")
         if not candidate.exists():
-            raise ScenarioError.single(f"file {reference!r} not found (looked in {self.root})",
+            raise ScenarioError.single(f"file {reference!r} not found (looked in {_shown(self.root)})",
                                        path=path, valid="an existing file inside data_dir")
         return candidate
+
+
+def _shown(folder: Path) -> str:
+    """A folder as a user would write it: relative to the working directory when inside it."""
+    try:
+        return str(folder.relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(folder)
 
 
 # ----------------------------------------------------------------------------------- YAML --
@@ -212,13 +220,32 @@ def _problem_from(error: Mapping[str, Any], data: Any, index: _Node, registry: R
         valid = str(error.get("ctx", {}).get("expected", ""))
         message = f"got {error.get('input')!r}"
         line, column = index.find(loc)
-    else:
+    elif kind in _BOUNDS:
         ctx = error.get("ctx") or {}
-        if "ge" in ctx or "gt" in ctx or "le" in ctx or "lt" in ctx:
-            valid = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
-            message = f"{message}; got {error.get('input')!r}"
+        bound = next(iter(ctx.values()), "")
+        message = f"must be {_BOUNDS[kind]} {bound}; got {error.get('input')!r}"
+        line, column = index.find(loc)
+    else:
         line, column = index.find(loc)
     return Problem(message, path, line, column, valid)
+
+
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+
+
+def _problems_from(errors: list[Any], data: Any, index: _Node, registry: Registry) -> list[Problem]:
+    """One problem per error, dropping a 'missing x' that a typo of x next to it explains."""
+    typos = {(tuple(e["loc"][:-1]), close) for e in errors if e["type"] == "extra_forbidden"
+             for close in difflib.get_close_matches(str(e["loc"][-1]), _names_at(data, e["loc"][:-1], registry),
+                                                    n=1, cutoff=0.6)}
+    kept = [e for e in errors
+            if not (e["type"] == "missing" and (tuple(e["loc"][:-1]), str(e["loc"][-1])) in typos)]
+    return [_problem_from(e, data, index, registry) for e in kept]
+
+
+def _names_at(data: Any, loc: _Loc, registry: Registry) -> list[str]:
+    model = _model_at(data, tuple(loc), registry)
+    return list(model.model_fields) if model is not None else []
 
 
 # ------------------------------------------------------------------------------- loading --
@@ -289,8 +316,7 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
     try:
         scenario = Scenario.model_validate(data, context=context)
     except ValidationError as err:
-        problems = [_problem_from(e, data, index, registry) for e in err.errors()]
-        raise ScenarioError(problems, file) from None
+        raise ScenarioError(_problems_from(err.errors(), data, index, registry), file) from None
     problems = _cross_check(scenario, registry)
     if problems:
         raise ScenarioError([_locate(p, index) for p in problems], file)

@@ -8,6 +8,7 @@ under. That lets two systems each have, say, a ``port_closure`` of their own.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainValidator, PrivateAttr, ValidationInfo, WithJsonSchema, field_validator
@@ -36,7 +37,9 @@ def _validate_system(value: Any, info: ValidationInfo) -> SystemConfig:
     if kind is None:
         raise ValueError(f"missing 'kind'; known system kinds: {', '.join(registry.kinds)}")
     if kind not in registry:
-        raise ValueError(f"unknown system kind {kind!r}; known: {', '.join(registry.kinds)}")
+        close = difflib.get_close_matches(str(kind), registry.kinds, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown system kind {kind!r}{hint} (known: {', '.join(registry.kinds)})")
     return registry.get(kind).config.model_validate(value, context=info.context)
 
 
