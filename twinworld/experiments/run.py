@@ -11,7 +11,7 @@ import pandas as pd
 
 from twinworld.core.world import World
 from twinworld.errors import ScenarioError, TwinworldError
-from twinworld.scenario.registry import Registry, default_registry
+from twinworld.scenario.registry import Registry
 from twinworld.scenario.uncertain import resolve, sample_values, uncertainties
 from twinworld.systems.base import target_system
 
@@ -40,7 +40,7 @@ class RunResult:
 def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence, *,
                 registry: Registry | None = None) -> World:
     """Build a resolved scenario's World with disruptions scheduled and the strategy applied."""
-    registry = registry or default_registry()
+    registry = registry or scenario.registry
     if strategy not in scenario.strategies:
         raise ScenarioError.single(f"unknown strategy {strategy!r}", path="strategies",
                                    valid=", ".join(scenario.strategies))

@@ -325,6 +325,7 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
     except ScenarioError as err:
         raise ScenarioError([_locate(p, index) for p in err.problems], file) from None
     scenario._source = str(file.resolve()) if file else None
+    scenario._registry = registry if registry is not default_registry() else None
     return scenario
 
 
@@ -357,6 +358,8 @@ def _locate(problem: Problem, index: _Node) -> Problem:
 
 
 def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
+    from twinworld.systems.base import target_system
+
     problems: list[Problem] = []
     known_kpis: list[str] = []
     for name, config in scenario.systems.items():
@@ -378,6 +381,12 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
     for path, kpi in named:
         if kpi is not None and kpi not in known_kpis:
             problems.append(Problem(f"unknown KPI {kpi!r}", path, valid=", ".join(known_kpis)))
+    for i, coupling in enumerate(scenario.couplings):
+        for end in ("provider", "consumer"):
+            system = target_system(getattr(coupling, end))
+            if system not in scenario.systems:
+                problems.append(Problem(f"{end} {getattr(coupling, end)!r} names no system of this scenario",
+                                        f"couplings.{i}.{end}", valid=", ".join(scenario.systems)))
     labels = [scenario.disruption_label(i) for i in range(len(scenario.disruptions))]
     for i, label in enumerate(labels):
         if label in scenario.systems or labels.count(label) > 1 and labels.index(label) != i:

@@ -177,6 +177,12 @@ class Scenario(Frozen):
     sweep: SweepSettings = SweepSettings()
     ranking: RankingSettings = RankingSettings()
     _source: str | None = PrivateAttr(default=None)
+    _registry: Registry | None = PrivateAttr(default=None)
+
+    @property
+    def registry(self) -> Registry:
+        """The plugins this scenario was validated with (default: every installed plugin)."""
+        return self._registry or default_registry()
 
     @property
     def source(self) -> str | None:

@@ -111,6 +111,14 @@ class System:
         """Apply a (resolved) strategy before the run starts. Default: refuse."""
         raise NotImplementedError(f"{self.kind} cannot apply strategy {strategy.kind!r}")
 
+    def degrade(self, element: str | None, share_lost: float, *, cause: str) -> None:
+        """Lose ``share_lost`` of an element's capacity (0.0 restores it) because a provider failed.
+
+        Called by couplings (:mod:`twinworld.coupling`); ``cause`` identifies the coupling so that
+        several can act on one element. Default: this system cannot be a consumer.
+        """
+        raise NotImplementedError(f"{self.kind} cannot depend on another system's service")
+
     def start(self) -> None:
         """Add this system's processes to ``world.env``."""
 

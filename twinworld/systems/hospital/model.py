@@ -63,7 +63,7 @@ class BedPool:
     def __init__(self, base: int) -> None:
         self.base = base
         self.extra = 0
-        self.losses: dict[int, float] = {}
+        self.losses: dict[int | str, float] = {}
         self.occupied = 0
         self.queue: deque[Patient] = deque()
         self.waiting = 0
@@ -177,6 +177,19 @@ class HospitalRegion(System):
         self.world.at(start, begin)
         if end < self.world.horizon_h:
             self.world.at(end, finish)
+
+    def degrade(self, element: str | None, share_lost: float, *, cause: str) -> None:
+        """Lose a share of beds at one hospital (or all) while a provider (power, water) is out."""
+        for hospital in (self.hospitals.values() if element is None else [self.hospitals[element]]):
+            for pool in hospital.pools.values():
+                if share_lost > 0:
+                    pool.losses[cause] = share_lost
+                else:
+                    pool.losses.pop(cause, None)
+                pool.refresh()
+                if share_lost == 0:
+                    self._serve(hospital, pool)
+            self.world.recorder.event("beds_degraded", f"{hospital.name} -{share_lost:.0%} ({cause})")
 
     def respond(self, strategy: StrategyConfig) -> None:
         if isinstance(strategy, Transfer):
