@@ -12,6 +12,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Iterator
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -124,8 +125,6 @@ class HospitalRegion(System):
         self.base_beds = sum(h.base_beds for h in self.hospitals.values())
         self.max_wait_h = None if config.max_wait is None else float(config.max_wait)
         self.travel_min = travel_matrix_min(config)
-        self.nearest = {h: sorted((o for o in self.hospitals if o != h), key=lambda o: self.travel_min[h][o])
-                        for h in self.hospitals}
         self.transfer: Transfer | None = None
         self.cancel: CancelElectives | None = None
         self.surge_plans: list[SurgeBeds] = []
@@ -138,9 +137,9 @@ class HospitalRegion(System):
         self.hospital_probes = {h.name: rec.probe(f"{name}.{h.name}.occupied",
                                                   thresholds=(0.9 * h.base_beds,))
                                 for h in self.hospitals.values()}
-        self.agents = [world.agents.add_facility(name=h.name, kind="hospital", state=h,
-                                                 location=h.spec.location)
-                       for h in self.hospitals.values()]
+        self.agents = mesa.agent.AgentSet(
+            [world.agents.add_facility(name=h.name, kind="hospital", state=h, location=h.spec.location)
+             for h in self.hospitals.values()], random=world.agents.model.random)
 
     # ---------------------------------------------------------------- disruptions, strategies --
     def _targets(self, target: str) -> list[Hospital]:
@@ -365,24 +364,27 @@ class HospitalRegion(System):
 
     # ------------------------------------------------------------------------- strategies --
     def _try_transfer(self, patient: Patient) -> bool:
-        """Move a patient to the nearest hospital with a free bed within reach (bed held en route)."""
+        """Move a patient to the nearest hospital with a free bed within reach (bed held en route).
+
+        Candidates come from the region's Mesa AgentSet: hospitals with a free bed of the needed
+        type and nobody already waiting for one.
+        """
         limit = float(self.transfer.max_travel_min)  # type: ignore[union-attr]
         origin = patient.home.name
-        for other in self.nearest[origin]:
-            minutes = self.travel_min[origin][other]
-            if minutes > limit:
-                return False
-            target = self.hospitals[other]
-            pool = target.pools[patient.bed]
-            if pool.waiting == 0 and pool.has_free_bed():
-                if patient.waiting:
-                    self._unqueue(patient)
-                patient.home.counts["transferred_out"] += 1
-                target.counts["transferred_in"] += 1
-                self.world.recorder.count(f"{self.name}.transfers")
-                self.admit(patient, target, travel_h=minutes / 60.0)
-                return True
-        return False
+        reachable = self.travel_min[origin]
+        bed = patient.bed
+        free = self.agents.select(
+            lambda agent: agent.name != origin and reachable[agent.name] <= limit
+            and agent.state.pools[bed].waiting == 0 and agent.state.pools[bed].has_free_bed())
+        if not free:
+            return False
+        target = min(free, key=lambda agent: reachable[agent.name]).state
+        if patient.waiting:
+            self._unqueue(patient)
+        patient.home.counts["transferred_out"] += 1
+        target.counts["transferred_in"] += 1
+        self.admit(patient, target, travel_h=reachable[target.name] / 60.0)
+        return True
 
     def _review_transfers(self, every_h: float) -> Iterator:
         """Process: every ``every_h`` hours, try to move boarding patients elsewhere."""
