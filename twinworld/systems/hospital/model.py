@@ -129,6 +129,7 @@ class HospitalRegion(System):
         self.cancel: CancelElectives | None = None
         self.surge_plans: list[SurgeBeds] = []
         self.waits: list[float] = []
+        self.history: list[tuple[float, str, int, int, int]] = []
         self._loss_ids = 0
         rec = world.recorder
         self.occupied_probe = rec.probe(f"{name}.occupied")
@@ -211,6 +212,16 @@ class HospitalRegion(System):
             self.env.process(self._review_transfers(float(self.transfer.check_every)))
         for plan in self.surge_plans:
             self.env.process(self._surge_monitor(plan))
+        self.env.process(self._hourly_snapshot())
+
+    def _hourly_snapshot(self) -> Iterator:
+        """Process: record each hospital's beds in use, capacity and queue every simulated hour."""
+        while True:
+            now = self.env.now
+            for h in self.hospitals.values():
+                self.history.append((now, h.name, h.occupied, h.pools["ward"].capacity + h.pools["icu"].capacity,
+                                     h.waiting))
+            yield self.env.timeout(1.0)
 
     def _stream(self, *names: str) -> np.random.Generator:
         return self.world.streams.get(self.name, *names)
@@ -456,4 +467,5 @@ class HospitalRegion(System):
                          "in_bed": hospital.occupied, "waiting": hospital.waiting,
                          "mean_occupied": probe.mean(self.env.now), "peak_occupied": probe.peak,
                          "beds": hospital.base_beds})
-        return {"hospitals": pd.DataFrame(rows)}
+        occupancy = pd.DataFrame(self.history, columns=["time_h", "hospital", "occupied", "capacity", "waiting"])
+        return {"hospitals": pd.DataFrame(rows), "occupancy": occupancy}
