@@ -92,3 +92,25 @@ def test_cli_schema_prints_json() -> None:
     result = run_cli("schema")
     assert result.returncode == 0
     assert json.loads(result.stdout)["title"] == "twinworld scenario"
+
+
+def test_model_dump_round_trips_plugin_fields() -> None:
+    scenario = load_scenario(DEFAULT)
+    data = scenario.model_dump(mode="json")
+    assert data["systems"]["hospitals"]["hospitals"][0]["ward_beds"] == 420
+    assert data["disruptions"][0]["multiplier"] == {"uniform": [1.1, 1.6]}
+    assert isinstance(data["strategies"]["combined"]["hospitals"], list)
+    again = load_scenario(data, base_dir=DEFAULT.parent)
+    assert again.systems == scenario.systems and again.strategies == scenario.strategies
+    assert again.disruptions == scenario.disruptions
+
+
+def test_resolved_scenarios_are_marked_and_rerun_identically() -> None:
+    from twinworld.experiments.run import run
+    from twinworld.scenario.uncertain import is_resolved
+
+    scenario = load_scenario(DEFAULT)
+    values = sample_values(scenario, 4)
+    resolved = resolve(scenario, values)
+    assert is_resolved(resolved) and not is_resolved(scenario)
+    assert run(resolved, "transfer", 4).kpis == run(scenario, "transfer", 4, values=values).kpis

@@ -71,9 +71,16 @@ class World:
         self.streams = RandomStreams(seed)
         self.recorder = Recorder(self.env)
         self.services = ServiceBoard(self.env)
-        self.agents = AgentLayer(self.streams.integer_seed("mesa"))
+        self._agents: AgentLayer | None = None
         self.systems: dict[str, System] = {}
         self.shared: dict[str, Any] = {}
+
+    @property
+    def agents(self) -> AgentLayer:
+        """The Mesa agent layer, created on first use (runs that need no agents skip its cost)."""
+        if self._agents is None:
+            self._agents = AgentLayer(self.streams.integer_seed("mesa"))
+        return self._agents
 
     @property
     def now(self) -> float:

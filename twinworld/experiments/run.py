@@ -12,7 +12,7 @@ import pandas as pd
 from twinworld.core.world import World
 from twinworld.errors import ScenarioError, TwinworldError
 from twinworld.scenario.registry import Registry
-from twinworld.scenario.uncertain import resolve, sample_values, uncertainties
+from twinworld.scenario.uncertain import is_resolved, resolve, sample_values
 from twinworld.systems.base import target_system
 
 __all__ = ["RunResult", "run", "build_world"]
@@ -92,9 +92,12 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
     """
     seed = scenario.seed if seed is None else int(seed)
     started = time.perf_counter()
-    if values is None:
-        values = sample_values(scenario, seed) if uncertainties(scenario) else {}
-    resolved = resolve(scenario, values) if values or uncertainties(scenario) else scenario
+    if is_resolved(scenario):
+        values, resolved = values or {}, scenario
+    else:
+        if values is None:
+            values = sample_values(scenario, seed)
+        resolved = resolve(scenario, values)
     world = build_world(resolved, strategy, run_seed if run_seed is not None else seed,
                         registry=registry)
     try:

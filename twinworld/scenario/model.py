@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator, PrivateAttr, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, SerializationInfo,
+                      SerializeAsAny, ValidationInfo, WithJsonSchema, field_validator)
 
 from twinworld.params import Duration, Param, param
 from twinworld.scenario.registry import Registry, default_registry
@@ -103,11 +104,18 @@ def _any_object(description: str) -> Any:
     return WithJsonSchema({"type": "object", "description": description})
 
 
-SystemSection = Annotated[SystemConfig, PlainValidator(_validate_system),
+SystemSection = Annotated[SerializeAsAny[SystemConfig], PlainValidator(_validate_system),
                           _any_object("a system; see the kinds in $defs")]
-Disruption = Annotated[DisruptionConfig, PlainValidator(_validate_disruption),
+Disruption = Annotated[SerializeAsAny[DisruptionConfig], PlainValidator(_validate_disruption),
                        _any_object("a disruption of the target system's kind")]
+def _dump_parts(parts: dict[str, tuple[StrategyConfig, ...]], info: SerializationInfo) -> dict[str, Any]:
+    """Each system's levers as written: one mapping, or a list when there are several."""
+    dumped = {system: [lever.model_dump(mode=info.mode) for lever in levers] for system, levers in parts.items()}
+    return {system: items[0] if len(items) == 1 else items for system, items in dumped.items()}
+
+
 StrategyParts = Annotated[dict[str, tuple[StrategyConfig, ...]], PlainValidator(_validate_strategy_parts),
+                          PlainSerializer(_dump_parts),
                           _any_object("system name -> lever or list of levers")]
 
 
@@ -178,6 +186,7 @@ class Scenario(Frozen):
     ranking: RankingSettings = RankingSettings()
     _source: str | None = PrivateAttr(default=None)
     _registry: Registry | None = PrivateAttr(default=None)
+    _resolved: bool = PrivateAttr(default=False)   # set by resolve(): no distributions left
 
     @property
     def registry(self) -> Registry:

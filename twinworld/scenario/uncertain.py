@@ -58,6 +58,8 @@ def _sections(scenario: Any) -> Iterator[tuple[str, Any]]:
 
 def uncertainties(scenario: Any) -> dict[str, Dist]:
     """Every uncertain parameter of the scenario, by path, in file order."""
+    if getattr(scenario, "_resolved", False):
+        return {}
     found: dict[str, Dist] = {}
     for prefix, section in _sections(scenario):
         for path, dist in _walk(section, prefix):
@@ -115,9 +117,12 @@ def resolve(scenario: Any, values: Mapping[str, float]) -> Any:
     if unknown:
         raise ScenarioError.single(f"values given for parameters the scenario does not have: "
                                    f"{sorted(unknown)}", valid=", ".join(uncertainties(scenario)))
-    return scenario.model_copy(update={"systems": systems, "disruptions": disruptions,
-                                       "couplings": couplings, "strategies": strategies})
+    resolved = scenario.model_copy(update={"systems": systems, "disruptions": disruptions,
+                                           "couplings": couplings, "strategies": strategies})
+    resolved._resolved = True
+    return resolved
 
 
 def is_resolved(scenario: Any) -> bool:
-    return not uncertainties(scenario)
+    """True when the scenario holds no distributions (cheap for the output of :func:`resolve`)."""
+    return bool(getattr(scenario, "_resolved", False)) or not uncertainties(scenario)
