@@ -1,0 +1,69 @@
+"""``twinworld sweep``: every sampled scenario under every strategy, in parallel, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from twinworld.cli.app import console
+from twinworld.errors import SweepError
+from twinworld.experiments.executors import EXECUTORS, SlurmOptions
+from twinworld.experiments.sweep import sweep as run_sweep
+from twinworld.scenario.loader import load_scenario
+
+__all__ = ["register"]
+
+
+def sweep(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Results folder; rerun into it to resume."),
+    scenarios: Optional[int] = typer.Option(None, "--scenarios", "-n", min=1,
+                                            help="Scenario samples (default: the file's sweep.scenarios)."),
+    replications: Optional[int] = typer.Option(None, "--replications", "-r", min=1,
+                                               help="Replications per sample and strategy."),
+    design: Optional[str] = typer.Option(None, "--design", help="mc | lhs | factorial | csv."),
+    design_csv: Optional[Path] = typer.Option(None, "--design-csv", help="CSV of samples (csv design)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
+                                          help="Worker processes (default: every core)."),
+    executor: str = typer.Option("local", "--executor", "-x", help=" | ".join(EXECUTORS)),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                            help="A running Dask scheduler, tcp://HOST:PORT."),
+    strategy: List[str] = typer.Option([], "--strategy", "-s", help="Only this strategy (repeatable)."),
+    max_retries: Optional[int] = typer.Option(None, "--max-retries", min=0,
+                                              help="Retries of a run that raises (default 2)."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1,
+                                             help="Runs per task (default: from run time)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Recompute runs recorded as failed."),
+    queue: Optional[str] = typer.Option(None, "--queue", help="Slurm partition."),
+    cores: int = typer.Option(2, "--cores", min=1, help="Slurm: cores per job."),
+    memory: str = typer.Option("4GB", "--memory", help="Slurm: memory per job."),
+    walltime: str = typer.Option("01:00:00", "--walltime", help="Slurm: job time limit."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Slurm: jobs to start (unless --workers)."),
+    interface: Optional[str] = typer.Option(None, "--interface",
+                                            help="Slurm: network interface for workers (lo on one machine)."),
+    overrides: List[str] = typer.Option([], "--set", help="Edit a field first, e.g. --set seed=3."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Sweep a scenario: samples x strategies x replications into a Parquet dataset (resumable)."""
+    if executor not in EXECUTORS:
+        raise SweepError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    loaded = load_scenario(scenario, overrides=overrides)
+    slurm = SlurmOptions(queue=queue, cores=cores, memory=memory, walltime=walltime, jobs=jobs,
+                         interface=interface) if executor == "slurm" else None
+    summary = run_sweep(loaded, out, scenarios=scenarios, replications=replications, design=design,
+                        design_csv=design_csv, workers=workers, executor=executor, scheduler=scheduler,
+                        slurm=slurm, strategies=strategy or None, max_retries=max_retries,
+                        chunk_size=chunk_size, retry_failed=retry_failed, progress=progress, load=False)
+    failed = summary["failed"]
+    console.print(f"{summary['runs']:,} run(s) in {out} ({summary['computed']:,} computed now, "
+                  f"{summary['wall_s']:.1f} s); "
+                  + (f"[red]{failed:,} failed[/] (see the error column)" if failed else "none failed"))
+    results = out / "results"
+    console.print(f"[dim]read it: pandas.read_parquet('{results}')  or  duckdb.sql(\"SELECT strategy, "
+                  f"count(*) FROM '{results}/*.parquet' GROUP BY strategy\")[/]", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)

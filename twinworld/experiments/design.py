@@ -1,0 +1,251 @@
+"""Designs over a scenario's uncertain parameters, and the deterministic list of runs they imply.
+
+A design picks values for every uncertain parameter (``twinworld.scenario.uncertain``) of each
+*scenario sample*; every sample then runs under every strategy for R replications. All designs go
+through quantiles: a design chooses ``u`` in [0, 1) per parameter and the distribution's inverse
+CDF (:meth:`twinworld.params.Dist.ppf`) turns it into a value, so a normal stays normal and a
+choice stays a choice whatever the design.
+
+- ``mc``: independent uniform quantiles per sample, drawn from a stream keyed by the sample's
+  index, so sample ``i`` is the same whether the sweep has 100 or 10,000 samples;
+- ``lhs``: Latin hypercube: each parameter's range is cut into N equally likely strata, each used
+  exactly once, strata shuffled independently per parameter;
+- ``factorial``: every combination of the values listed in ``sweep.levels`` (parameters not listed
+  stay at their median);
+- ``csv``: one row per sample from a user's file, one column per parameter path (``param.``
+  prefix optional); parameters without a column stay at their median.
+
+Seeds: the run seed of sample ``i``, replication ``r`` comes from
+``SeedSequence(scenario.seed, spawn_key=(i, r))`` and is the same for every strategy (common
+random numbers) and whatever executor or worker runs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from twinworld.core.rng import name_key
+from twinworld.errors import SweepError
+from twinworld.params import Dist
+from twinworld.scenario.uncertain import uncertainties
+
+__all__ = ["DESIGNS", "Design", "RunSpec", "make_design", "run_seed", "run_id"]
+
+DESIGNS = ("mc", "lhs", "factorial", "csv")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: which sample, replication and strategy, with what seed and values."""
+
+    run_id: str
+    scenario_index: int
+    replication: int
+    strategy: str
+    seed: int | None
+
+
+def run_seed(scenario_seed: int, scenario_index: int, replication: int) -> int:
+    """The 63-bit run seed of sample ``scenario_index``, replication ``replication``.
+
+    Derived from ``SeedSequence(scenario_seed, spawn_key=(scenario_index, replication))``; running
+    ``twinworld.run(scenario, strategy, seed=<it>, values=<the sample's values>)`` reproduces the
+    run exactly.
+    """
+    sequence = np.random.SeedSequence(int(scenario_seed), spawn_key=(int(scenario_index), int(replication)))
+    return int(sequence.generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+def run_id(scenario_index: int, replication: int, strategy: str, *, index_width: int = 6,
+           replication_width: int = 2) -> str:
+    """``s000012-r00-baseline``: sorts by sample, then replication, then strategy."""
+    return f"s{scenario_index:0{index_width}d}-r{replication:0{replication_width}d}-{strategy}"
+
+
+@dataclass(frozen=True)
+class Design:
+    """The sample points of a sweep and the runs they imply.
+
+    Attributes
+    ----------
+    kind
+        ``mc``, ``lhs``, ``factorial`` or ``csv``.
+    parameters
+        Uncertain parameter paths, in scenario-file order (the columns of :attr:`values`).
+    values
+        One row per scenario sample, one column per parameter (float64).
+    strategies
+        Strategy names, in scenario order.
+    replications
+        Replications per sample and strategy.
+    seed
+        The scenario seed all run seeds derive from.
+    """
+
+    kind: str
+    parameters: tuple[str, ...]
+    values: np.ndarray
+    strategies: tuple[str, ...]
+    replications: int
+    seed: int
+
+    @property
+    def scenarios(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def total_runs(self) -> int:
+        return self.scenarios * self.replications * len(self.strategies)
+
+    def point(self, scenario_index: int) -> dict[str, float]:
+        """The parameter values of one sample."""
+        return dict(zip(self.parameters, (float(v) for v in self.values[scenario_index])))
+
+    def widths(self) -> tuple[int, int]:
+        return max(6, len(str(self.scenarios - 1))), max(2, len(str(self.replications - 1)))
+
+    def runs(self, *, seeds: bool = True) -> Iterator[RunSpec]:
+        """Every run, in run-id order of samples and replications (strategies in scenario order).
+
+        ``seeds=False`` leaves ``seed`` as None (cheaper when only the run ids are needed).
+        """
+        index_width, rep_width = self.widths()
+        for i in range(self.scenarios):
+            for r in range(self.replications):
+                seed = run_seed(self.seed, i, r) if seeds else None
+                for strategy in self.strategies:
+                    yield RunSpec(run_id(i, r, strategy, index_width=index_width,
+                                         replication_width=rep_width), i, r, strategy, seed)
+
+    def frame(self) -> pd.DataFrame:
+        """The sample points as a DataFrame with ``param.<path>`` columns."""
+        frame = pd.DataFrame(self.values, columns=[f"param.{p}" for p in self.parameters])
+        frame.index.name = "scenario_index"
+        return frame
+
+
+def _stream(seed: int, *names: str | int) -> np.random.Generator:
+    words = name_key(*(str(n) for n in names))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=words)))
+
+
+def _to_values(dists: Sequence[Dist], quantiles: np.ndarray) -> np.ndarray:
+    out = np.empty_like(quantiles, dtype=float)
+    for j, dist in enumerate(dists):
+        out[:, j] = [dist.ppf(float(u)) for u in quantiles[:, j]]
+    return out
+
+
+def monte_carlo(dists: Sequence[Dist], n: int, seed: int) -> np.ndarray:
+    """Independent quantiles; sample ``i`` depends only on (seed, i), not on ``n``."""
+    quantiles = np.array([_stream(seed, "design", "mc", i).random(len(dists)) for i in range(n)])
+    return _to_values(dists, quantiles.reshape(n, len(dists)))
+
+
+def latin_hypercube(dists: Sequence[Dist], paths: Sequence[str], n: int, seed: int) -> np.ndarray:
+    """One quantile per stratum ``[k/n, (k+1)/n)`` per parameter, strata shuffled per parameter."""
+    quantiles = np.empty((n, len(dists)))
+    for j, path in enumerate(paths):
+        rng = _stream(seed, "design", "lhs", path)
+        quantiles[:, j] = (rng.permutation(n) + rng.random(n)) / n
+    return _to_values(dists, quantiles)
+
+
+def factorial(dists: Mapping[str, Dist], levels: Mapping[str, Sequence[float]]) -> np.ndarray:
+    """Every combination of the listed levels; unlisted parameters at their median."""
+    unknown = sorted(set(levels) - set(dists))
+    if unknown:
+        raise SweepError(f"sweep.levels names parameter(s) the scenario does not have: {unknown}; "
+                         f"uncertain parameters: {', '.join(dists) or '(none)'}")
+    if not levels:
+        raise SweepError("a factorial design needs sweep.levels: parameter path -> list of values; "
+                         f"uncertain parameters: {', '.join(dists) or '(none)'}")
+    for path, values in levels.items():
+        if not values:
+            raise SweepError(f"sweep.levels.{path} lists no values")
+    medians = {path: dist.ppf(0.5) for path, dist in dists.items()}
+    listed = [path for path in dists if path in levels]
+    rows = []
+    for combo in itertools.product(*(levels[p] for p in listed)):
+        row = dict(medians)
+        row.update(zip(listed, (float(v) for v in combo)))
+        rows.append([row[p] for p in dists])
+    return np.array(rows, dtype=float).reshape(len(rows), len(dists))
+
+
+def from_csv(dists: Mapping[str, Dist], path: str | Path) -> np.ndarray:
+    """One sample per row of a CSV file whose columns are parameter paths."""
+    file = Path(path)
+    if not file.is_file():
+        raise SweepError(f"design CSV {file} not found (a file with one column per parameter path)")
+    table = pd.read_csv(file)
+    table.columns = [c.removeprefix("param.") for c in table.columns]
+    unknown = sorted(set(table.columns) - set(dists))
+    if unknown:
+        raise SweepError(f"{file}: column(s) {unknown} name no uncertain parameter of the scenario; "
+                         f"valid: {', '.join(dists) or '(none)'}")
+    if table.empty:
+        raise SweepError(f"{file}: no rows; each row is one scenario sample")
+    bad = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c]) or table[c].isna().any()]
+    if bad:
+        raise SweepError(f"{file}: column(s) {bad} must hold a number in every row")
+    out = np.empty((len(table), len(dists)))
+    for j, (name, dist) in enumerate(dists.items()):
+        out[:, j] = table[name].to_numpy(float) if name in table else dist.ppf(0.5)
+    return out
+
+
+def make_design(scenario: Any, *, kind: str | None = None, scenarios: int | None = None,
+                replications: int | None = None, levels: Mapping[str, Sequence[float]] | None = None,
+                design_csv: str | Path | None = None, strategies: Sequence[str] | None = None) -> Design:
+    """The design of a sweep of ``scenario``; arguments left as None come from ``scenario.sweep``.
+
+    Raises
+    ------
+    SweepError
+        An unknown design, unknown parameters in ``levels`` or the CSV, or unknown strategies.
+    """
+    settings = scenario.sweep
+    kind = kind or settings.design
+    if kind not in DESIGNS:
+        raise SweepError(f"unknown design {kind!r}; valid: {', '.join(DESIGNS)}")
+    n = int(scenarios or settings.scenarios)
+    reps = int(replications or settings.replications)
+    if n < 1 or reps < 1:
+        raise SweepError(f"scenarios and replications must be >= 1; got {n} and {reps}")
+    dists = uncertainties(scenario)
+    names = tuple(strategies or scenario.strategies)
+    missing = [s for s in names if s not in scenario.strategies]
+    if missing:
+        raise SweepError(f"unknown strategy {missing[0]!r}; valid: {', '.join(scenario.strategies)}")
+    paths = list(dists)
+    if kind == "mc":
+        values = monte_carlo(list(dists.values()), n, scenario.seed)
+    elif kind == "lhs":
+        values = latin_hypercube(list(dists.values()), paths, n, scenario.seed)
+    elif kind == "factorial":
+        values = factorial(dists, levels if levels is not None else (settings.levels or {}))
+    elif design_csv is not None:
+        values = from_csv(dists, design_csv)
+    else:
+        values = from_csv(dists, _csv_beside(scenario, settings.design_csv))
+    if values.size and not np.isfinite(values).all():
+        raise SweepError("the design produced a non-finite parameter value")
+    return Design(kind, tuple(paths), values, names, reps, int(scenario.seed))
+
+
+def _csv_beside(scenario: Any, path: str | None) -> Path:
+    """``sweep.design_csv`` of a scenario file is relative to that file's folder."""
+    if path is None:
+        raise SweepError("a csv design needs sweep.design_csv (or design_csv=): a file with one "
+                         "column per parameter path")
+    file = Path(path)
+    if not file.is_absolute() and scenario.source:
+        return Path(scenario.source).parent / file
+    return file

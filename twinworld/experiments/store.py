@@ -1,0 +1,257 @@
+"""The results store of a sweep: a Parquet dataset written in batches, a manifest, compaction.
+
+Layout of a sweep folder ``DIR``::
+
+    DIR/manifest.json             what was swept (scenario hash, design, parameters, KPI directions)
+    DIR/scenario.yaml             the scenario as swept
+    DIR/results/part-00000001.parquet ...   one row per run
+
+Rows are appended as runs finish, in batches (one new file per batch, written under a hidden name
+and renamed, so a killed driver never leaves half a file). A later sweep into the same folder
+reads only the ``run_id`` column of what is there and computes the rest. At the end the batch files
+are compacted (with DuckDB, out of core, deduplicated by run id and sorted) into a few files. The
+newest file wins when a run id appears twice (a retried failure).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from twinworld.errors import SweepError
+
+__all__ = ["ResultStore", "BatchWriter", "BASE_COLUMNS", "MANIFEST_VERSION"]
+
+MANIFEST_VERSION = 1
+BASE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("run_id", pa.string()), ("scenario_index", pa.int64()), ("replication", pa.int64()),
+    ("strategy", pa.string()), ("seed", pa.int64()), ("status", pa.string()), ("error", pa.string()),
+    ("attempts", pa.int64()), ("wall_s", pa.float64()),
+)
+_PART = "part-{:08d}.parquet"
+
+
+class ResultStore:
+    """A sweep folder.
+
+    Parameters
+    ----------
+    root
+        The folder (created if missing). An interrupted compaction found there is completed.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.results = self.root / "results"
+        self.manifest_path = self.root / "manifest.json"
+        if self.root.exists() and not self.root.is_dir():
+            raise SweepError(f"sweep output {self.root} exists and is not a folder")
+        self.results.mkdir(parents=True, exist_ok=True)
+        self._recover()
+
+    # -------------------------------------------------------------------------- files --
+    def parts(self) -> list[Path]:
+        """The dataset's files, oldest first."""
+        return sorted(p for p in self.results.glob("part-*.parquet") if p.is_file())
+
+    def _next_number(self) -> int:
+        numbers = [int(p.stem.split("-")[1]) for p in self.parts()]
+        return max(numbers, default=0) + 1
+
+    def _recover(self) -> None:
+        for leftover in self.results.glob(".tmp-*"):
+            leftover.unlink(missing_ok=True)
+        staging = self.root / ".compact"
+        plan_file = staging / "plan.json"
+        if plan_file.exists():
+            self._finish_compaction(json.loads(plan_file.read_text()))
+        if staging.exists():
+            shutil.rmtree(staging)
+
+    # -------------------------------------------------------------------------- manifest --
+    def read_manifest(self) -> dict[str, Any] | None:
+        if not self.manifest_path.exists():
+            return None
+        try:
+            return json.loads(self.manifest_path.read_text())
+        except json.JSONDecodeError as err:
+            raise SweepError(f"{self.manifest_path} is not valid JSON ({err}); "
+                             "remove it to start this sweep afresh") from err
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        _atomic_write(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+
+    def write_scenario(self, text: str) -> None:
+        _atomic_write(self.root / "scenario.yaml", text)
+
+    # -------------------------------------------------------------------------- reading --
+    def finished(self, *, include_failed: bool = True) -> set[str]:
+        """Run ids already in the dataset (only ``run_id``/``status`` are read)."""
+        ids: set[str] = set()
+        for part in self.parts():
+            table = pq.read_table(part, columns=["run_id", "status"])
+            run_ids = table.column("run_id").to_pylist()
+            if include_failed:
+                ids.update(run_ids)
+            else:
+                ids.update(r for r, s in zip(run_ids, table.column("status").to_pylist()) if s == "ok")
+        return ids
+
+    def counts(self) -> tuple[int, int]:
+        """(distinct run ids, of which failed) in the dataset, reading two columns."""
+        latest: dict[str, str] = {}
+        for part in self.parts():
+            table = pq.read_table(part, columns=["run_id", "status"])
+            latest.update(zip(table.column("run_id").to_pylist(), table.column("status").to_pylist()))
+        return len(latest), sum(status == "failed" for status in latest.values())
+
+    def columns(self) -> list[str]:
+        """Every column of every file, in the contract's order (base, params, KPIs)."""
+        seen: dict[str, None] = {}
+        for part in self.parts():
+            for name in pq.read_schema(part).names:
+                seen.setdefault(name, None)
+        return _ordered(seen)
+
+    def load(self) -> pd.DataFrame:
+        """The whole dataset as a DataFrame ordered by run id (one row per run id, newest wins)."""
+        parts = self.parts()
+        if not parts:
+            return pd.DataFrame({name: pd.Series(dtype=t.to_pandas_dtype()) for name, t in BASE_COLUMNS})
+        tables = [pq.read_table(p) for p in parts]
+        table = pa.concat_tables(tables, promote_options="default")
+        frame = table.to_pandas()
+        frame = frame.drop_duplicates("run_id", keep="last")
+        return frame.sort_values("run_id", kind="stable").reset_index(drop=True)[
+            [c for c in _ordered(dict.fromkeys(frame.columns)) if c in frame.columns]]
+
+    # -------------------------------------------------------------------------- writing --
+    def writer(self, parameters: Sequence[str], kpis: Sequence[str], *, batch_rows: int = 5000,
+               flush_s: float = 1.0, max_flush_s: float = 10.0) -> "BatchWriter":
+        return BatchWriter(self, parameters, kpis, batch_rows=batch_rows, flush_s=flush_s,
+                           max_flush_s=max_flush_s)
+
+    def write_part(self, table: pa.Table) -> Path:
+        target = self.results / _PART.format(self._next_number())
+        temporary = self.results / f".tmp-{target.name}"
+        pq.write_table(table, temporary)
+        os.replace(temporary, target)
+        return target
+
+    # -------------------------------------------------------------------------- compaction --
+    def compact(self, *, file_size: str = "256MB", memory_limit: str = "512MB") -> list[Path]:
+        """Rewrite the dataset as a few files sorted by run id, one row per run id.
+
+        Uses DuckDB so the sort runs out of core within ``memory_limit``. Crash-safe: the new files
+        are staged with a plan; a store opened after a crash finishes or drops the compaction.
+        """
+        import duckdb
+
+        parts = self.parts()
+        if not parts:
+            return parts
+        staging = self.root / ".compact"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+        columns = ", ".join(f'"{c}"' for c in self.columns())
+        files = "[" + ", ".join(_sql_string(p) for p in parts) + "]"
+        with duckdb.connect() as con:
+            con.execute(f"SET memory_limit={_sql_string(memory_limit)}")
+            con.execute(f"SET temp_directory={_sql_string(staging / 'spill')}")
+            con.execute("SET preserve_insertion_order=true")
+            con.execute(
+                f"COPY (SELECT {columns} FROM read_parquet({files}, union_by_name=true, filename=true) "
+                "QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY filename DESC) = 1 "
+                f"ORDER BY run_id) TO {_sql_string(staging / 'out')} "
+                f"(FORMAT parquet, FILE_SIZE_BYTES {_sql_string(file_size)}, ROW_GROUP_SIZE 122880)")
+        produced = sorted((staging / "out").glob("*.parquet"), key=lambda p: _natural(p.name))
+        first = self._next_number()
+        plan = {"new": [[str(p), str(self.results / _PART.format(first + k))] for k, p in enumerate(produced)],
+                "old": [str(p) for p in parts]}
+        _atomic_write(staging / "plan.json", json.dumps(plan))
+        self._finish_compaction(plan)
+        shutil.rmtree(staging, ignore_errors=True)
+        return self.parts()
+
+    def _finish_compaction(self, plan: dict[str, Any]) -> None:
+        for source, target in plan["new"]:
+            if Path(source).exists():
+                os.replace(source, target)
+        for old in plan["old"]:
+            Path(old).unlink(missing_ok=True)
+
+
+class BatchWriter:
+    """Buffers finished rows and writes them as a new Parquet file per batch.
+
+    A batch is ``batch_rows`` rows or a time interval that starts at ``flush_s`` and grows with
+    the sweep's age (5% of it) up to ``max_flush_s``: a killed sweep loses at most that much work,
+    and a long sweep does not leave thousands of tiny files before compaction.
+    """
+
+    def __init__(self, store: ResultStore, parameters: Sequence[str], kpis: Sequence[str], *,
+                 batch_rows: int, flush_s: float, max_flush_s: float = 10.0) -> None:
+        self.store = store
+        self.parameters = [f"param.{p}" for p in parameters]
+        self.kpis = [f"kpi.{k}" for k in kpis]
+        self.batch_rows = batch_rows
+        self.flush_s = flush_s
+        self.max_flush_s = max_flush_s
+        self._rows: list[dict[str, Any]] = []
+        self._born = self._last = time.monotonic()
+        self.written = 0
+
+    def schema(self) -> pa.Schema:
+        return pa.schema(list(BASE_COLUMNS) + [(c, pa.float64()) for c in self.parameters + self.kpis])
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            for key in row:
+                if key.startswith("kpi.") and key not in self.kpis:
+                    self.kpis.append(key)
+            self._rows.append(row)
+        now = time.monotonic()
+        interval = min(self.max_flush_s, max(self.flush_s, 0.05 * (now - self._born)))
+        if len(self._rows) >= self.batch_rows or now - self._last >= interval:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        if not self._rows:
+            return
+        table = pa.Table.from_pylist(self._rows, schema=self.schema())
+        self.store.write_part(table)
+        self.written += len(self._rows)
+        self._rows = []
+
+
+def _ordered(names: dict[str, None]) -> list[str]:
+    base = [n for n, _ in BASE_COLUMNS if n in names]
+    params = [n for n in names if n.startswith("param.")]
+    kpis = [n for n in names if n.startswith("kpi.")]
+    other = [n for n in names if n not in base and n not in params and n not in kpis]
+    return base + params + kpis + other
+
+
+def _natural(name: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (int(digits) if digits else 0, name)
+
+
+def _sql_string(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
