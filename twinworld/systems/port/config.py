@@ -1,0 +1,142 @@
+"""The ``port`` section of a scenario: arrivals, berths, quay cranes, yard and truck gate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from twinworld.params import Duration, duration, param
+from twinworld.systems.base import Frozen, SystemConfig
+
+__all__ = ["CallSize", "PoissonArrivals", "FittedArrivals", "ScheduledCall", "ScheduleArrivals",
+           "AISArrivals", "Arrivals", "Gate", "PortConfig"]
+
+LatLon = tuple[float, float]
+
+
+class CallSize(Frozen):
+    """TEU handled per vessel call (discharge plus load), drawn per call.
+
+    ``exponential`` gives the memoryless service of an M/M/c berth queue; ``lognormal`` and
+    ``gamma`` use ``cv`` (sd / mean); ``fixed`` gives every call ``mean_teu``.
+    """
+
+    distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
+    mean_teu: param(gt=0) = Field(description="mean TEU moved per call")  # type: ignore[valid-type]
+    cv: param(ge=0) = Field(0.5, description="coefficient of variation (ignored for exponential, fixed)")  # type: ignore[valid-type]
+
+
+class PoissonArrivals(Frozen):
+    """Vessels arrive as a Poisson process."""
+
+    kind: Literal["poisson"]
+    rate_per_day: param(gt=0) = Field(description="mean vessel arrivals per day")  # type: ignore[valid-type]
+
+
+class FittedArrivals(Frozen):
+    """A renewal process: independent interarrival times from a fitted distribution.
+
+    This is what ``arrivals: {kind: ais, mode: fit}`` becomes at load time.
+    """
+
+    kind: Literal["fitted"]
+    distribution: Literal["exponential", "lognormal", "gamma"] = "exponential"
+    mean_interarrival: duration(gt=0) = Field(description="mean time between arrivals, e.g. 5h")  # type: ignore[valid-type]
+    cv: param(ge=0) = Field(1.0, description="coefficient of variation (ignored for exponential)")  # type: ignore[valid-type]
+    source: str = Field("", description="where the fit came from (set when derived from AIS)")
+
+
+class ScheduledCall(Frozen):
+    """One expected call: vessel name, ETA from the start of the run, optional TEU."""
+
+    vessel: str
+    eta: Duration = Field(description="expected arrival, from the start of the run (e.g. 30h, 2d)")
+    teu: float | None = Field(None, gt=0, description="TEU moved; empty = drawn from call_size")
+
+
+class ScheduleArrivals(Frozen):
+    """A liner schedule (or replayed AIS calls), optionally with random deviations from the ETAs."""
+
+    kind: Literal["schedule"]
+    calls: list[ScheduledCall] = Field(min_length=1)
+    eta_sd: duration() = Field(0.0, description="sd of each vessel's deviation from its ETA")  # type: ignore[valid-type]
+    source: str = Field("", description="where the calls came from (set when derived from AIS)")
+
+
+class AISArrivals(Frozen):
+    """Arrivals derived from an AIS file at load time (CSV or NMEA, inside ``data_dir``).
+
+    Port calls are found as speed under ``speed_below_kn`` inside ``port_polygon``; a silence longer
+    than ``new_call_gap`` starts a new call. ``mode: fit`` turns them into a fitted renewal process
+    (and, with a ``berth_polygon``, a call size matching the observed berth hours); ``mode: replay``
+    into a schedule of the observed calls, each moving the TEU its observed berth time implies.
+    """
+
+    kind: Literal["ais"]
+    file: str = Field(description="AIS file inside data_dir (.csv MarineCadastre, or .nmea)")
+    format: Literal["csv", "nmea"] | None = Field(None, description="default: from the file suffix")
+    port_polygon: list[LatLon] = Field(min_length=3, description="port limits incl. the anchorage, [lat, lon]")
+    berth_polygon: list[LatLon] | None = Field(None, min_length=3, description="the quay, [lat, lon]")
+    speed_below_kn: float = Field(5.0, gt=0)
+    new_call_gap: Duration = Field(24.0, description="a silence longer than this starts a new call")
+    vessel_types: tuple[int, int] | None = Field(
+        None, description="AIS ship type codes to keep, e.g. [70, 89] for cargo ships and tankers")
+    mode: Literal["fit", "replay"] = "fit"
+    min_calls: int = Field(5, ge=2, description="fewer derived calls than this is an error")
+
+
+Arrivals = Annotated[Union[PoissonArrivals, FittedArrivals, ScheduleArrivals, AISArrivals],
+                     Field(discriminator="kind")]
+
+
+class Gate(Frozen):
+    """The truck gate: import boxes leave the yard after their dwell time, one truck at a time."""
+
+    trucks_per_h: param(gt=0) = Field(60.0, description="trucks the gate processes per hour")  # type: ignore[valid-type]
+    teu_per_truck: float = Field(1.6, gt=0, description="TEU a truck takes out")
+    dwell: duration(gt=0) = Field(72.0, description="mean time an import box waits in the yard before pickup")  # type: ignore[valid-type]
+    dwell_cv: float = Field(0.5, ge=0, description="coefficient of variation of the dwell (lognormal)")
+
+
+class PortConfig(SystemConfig):
+    """A container port: vessels queue at the anchorage for a berth, quay cranes move their boxes,
+    imports go to the yard and leave through the truck gate.
+
+    A berth serves one vessel at a time: ``berth_setup`` (mooring, unmooring) plus its TEU divided by
+    the berth's crane rate (``cranes_per_berth * crane_moves_per_h * teu_per_move``). Crane work stops
+    while the berth is closed, slows with failed cranes and capacity losses, and is throttled to the
+    gate's pace while the yard is full.
+    """
+
+    kind: Literal["port"]
+    arrivals: Arrivals
+    berths: int = Field(ge=1, description="berths (each serves one vessel at a time)")
+    cranes_per_berth: int = Field(2, ge=1)
+    crane_moves_per_h: param(gt=0) = Field(28.0, description="moves per hour per quay crane")  # type: ignore[valid-type]
+    teu_per_move: float = Field(1.5, gt=0, description="TEU per crane move (TEU factor)")
+    berth_setup: duration() = Field(2.0, description="mooring plus unmooring time per call")  # type: ignore[valid-type]
+    call_size: CallSize = Field(default_factory=lambda: CallSize(mean_teu=2000.0, cv=0.5))
+    import_share: float = Field(0.5, ge=0, le=1, description="share of a call's TEU discharged into the yard")
+    yard_capacity_teu: float = Field(50_000.0, gt=0)
+    yard_initial_teu: float = Field(0.0, ge=0, description="import TEU in the yard at the start")
+    gate: Gate = Field(default_factory=Gate)
+
+    @field_validator("arrivals", mode="before")
+    @classmethod
+    def _arrivals_kind(cls, value: object) -> object:
+        kinds = ("poisson", "fitted", "schedule", "ais")
+        if isinstance(value, dict) and value.get("kind") not in kinds:
+            raise ValueError(f"arrivals kind {value.get('kind')!r} is not one of {', '.join(kinds)}")
+        return value
+
+    @model_validator(mode="after")
+    def _yard_fits(self) -> "PortConfig":
+        if self.yard_initial_teu > self.yard_capacity_teu:
+            raise ValueError(f"yard_initial_teu {self.yard_initial_teu:g} exceeds yard_capacity_teu "
+                             f"{self.yard_capacity_teu:g}")
+        return self
+
+    def berth_names(self) -> list[str]:
+        """``B1``, ``B2``, ...: the elements a disruption may target (``port.B2``)."""
+        return [f"B{i + 1}" for i in range(self.berths)]

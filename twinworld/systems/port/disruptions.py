@@ -1,0 +1,53 @@
+"""What can go wrong to a port."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from twinworld.params import param
+from twinworld.systems.base import DisruptionConfig
+
+__all__ = ["PortClosure", "CraneFailure", "CapacityLoss", "ArrivalSurge", "DISRUPTIONS"]
+
+
+class PortClosure(DisruptionConfig):
+    """Berths stop working over a window (a strike, a storm): no vessel berths, cranes stand still,
+    vessels wait at the anchorage. Target the port (``port``) or one berth (``port.B2``).
+
+    While the whole port is closed it publishes ``<name>.open = 0`` on the service board.
+    """
+
+    kind: Literal["port_closure"]
+    gate_closed: bool = Field(True, description="the truck gate closes too (a strike); false for a storm")
+
+
+class CraneFailure(DisruptionConfig):
+    """Quay cranes out of service over a window, at one berth (``port.B1``) or spread over all."""
+
+    kind: Literal["crane_failure"]
+    cranes: int = Field(1, ge=1, description="cranes out of service")
+
+
+class CapacityLoss(DisruptionConfig):
+    """A share of one resource's capacity lost over a window (slow cranes, flooded yard blocks,
+    a gate lane shut)."""
+
+    kind: Literal["capacity_loss"]
+    resource: Literal["cranes", "yard", "gate"] = "cranes"
+    share: param(ge=0, le=1) = Field(description="share of capacity lost, 0..1")  # type: ignore[valid-type]
+
+
+class ArrivalSurge(DisruptionConfig):
+    """More vessels than usual over a window (bunching after a closure elsewhere).
+
+    Adds Poisson arrivals at ``multiplier - 1`` times the port's mean arrival rate inside the
+    window; the regular arrivals are unchanged, so strategies still face the same base vessels.
+    """
+
+    kind: Literal["arrival_surge"]
+    multiplier: param(ge=1) = Field(description="arrival-rate multiplier over the window, e.g. 1.5")  # type: ignore[valid-type]
+
+
+DISRUPTIONS = (PortClosure, CraneFailure, CapacityLoss, ArrivalSurge)

@@ -1,0 +1,48 @@
+"""What a responder can do for a port."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from twinworld.params import duration, param
+from twinworld.systems.base import StrategyConfig
+
+__all__ = ["Divert", "ExtraShifts", "PriorityBerthing", "STRATEGIES"]
+
+
+class Divert(StrategyConfig):
+    """Send vessels that have waited at the anchorage longer than ``after`` to another port.
+
+    A diverted vessel's cargo reaches its destination ``extra_sailing`` later than planned (the
+    detour plus the other port's call); that delay counts in ``mean_delay_per_call_h``.
+    """
+
+    kind: Literal["divert"]
+    after: duration(ge=0) = Field(48.0, description="anchorage wait after which a vessel is diverted")  # type: ignore[valid-type]
+    to: str = Field("alternative port", description="where they go (a label in the results)")
+    extra_sailing: duration(ge=0) = Field(24.0, description="extra time the diverted cargo takes")  # type: ignore[valid-type]
+
+
+class ExtraShifts(StrategyConfig):
+    """Work the cranes harder (overtime, an extra gang) while the anchorage queue is long."""
+
+    kind: Literal["extra_shifts"]
+    productivity_gain: param(ge=0) = Field(0.25, description="extra crane moves per hour, as a share")  # type: ignore[valid-type]
+    when_queue_at_least: int = Field(1, ge=0, description="vessels at anchorage that trigger it (0: always)")
+
+
+class PriorityBerthing(StrategyConfig):
+    """Choose the next vessel to berth by a rule instead of first come, first served.
+
+    ``shortest_first`` berths the call with the fewest TEU (shortest processing time: the smallest
+    mean wait); ``largest_first`` the call with the most TEU (big ships first, as some carriers'
+    contracts require).
+    """
+
+    kind: Literal["priority_berthing"]
+    rule: Literal["shortest_first", "largest_first"] = "shortest_first"
+
+
+STRATEGIES = (Divert, ExtraShifts, PriorityBerthing)
