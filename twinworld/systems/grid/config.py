@@ -1,0 +1,106 @@
+"""The ``power_grid`` section of a scenario: which grid, how loads move, ratings, crews."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from twinworld.params import Duration, duration, param
+from twinworld.systems.base import Frozen, SystemConfig
+
+__all__ = ["CaseSource", "CriticalLoad", "Ratings", "RepairTime", "PowerGridConfig", "SUMMER_PROFILE"]
+
+#: A summer weekday's load shape (hour 0..23, mean about 1): low at night, peak late afternoon.
+SUMMER_PROFILE = (0.78, 0.74, 0.71, 0.70, 0.70, 0.73, 0.80, 0.88, 0.95, 1.00, 1.05, 1.09,
+                  1.12, 1.15, 1.18, 1.20, 1.21, 1.20, 1.16, 1.12, 1.07, 1.00, 0.91, 0.83)
+
+
+class CaseSource(Frozen):
+    """Where the grid comes from: a case bundled with pandapower, or a file inside ``data_dir``."""
+
+    pandapower: str | None = Field(None, description="bundled case: case9 ... case9241pegase, "
+                                                     "mv_oberrhein, cigre_mv, ...")
+    file: str | None = Field(None, description="MATPOWER .m/.mat or pandapower .json inside data_dir")
+    digest: str | None = Field(None, description="content key, filled in when the scenario is loaded")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "CaseSource":
+        if (self.pandapower is None) == (self.file is None):
+            raise ValueError("give exactly one of pandapower: <case name> or file: <path>")
+        return self
+
+
+class CriticalLoad(Frozen):
+    """A load shed last and counted in ``critical_load_hours_unserved`` (a hospital, water works)."""
+
+    bus: str = Field(description="bus id (the pandapower bus index, e.g. '12')")
+    kind: Literal["hospital", "water", "traffic_signals", "telecom", "other"] = "other"
+    priority: int = Field(3, ge=1, le=9, description="higher is shed later (ordinary loads are 0)")
+    name: str | None = None
+
+
+class Ratings(Frozen):
+    """Branch limits (MW). Many test cases carry none (0 or 9900 MVA), so they can be derived.
+
+    ``base_flow``: margin x the branch's flow at the planning load (the profile's peak).
+    ``n_minus_1``: margin x the branch's largest flow over the base case and every single outage
+    that does not island the grid, at the planning load: a grid planned N-1 secure.
+    ``case_or_...``: the case's rating where it has one, else derived.
+    """
+
+    source: Literal["case", "base_flow", "n_minus_1", "case_or_base_flow", "case_or_n_minus_1"] = \
+        "case_or_n_minus_1"
+    margin: param(gt=0) = Field(1.1, description="derived limit = margin x planning flow")  # type: ignore[valid-type]
+    min_mw: float = Field(10.0, ge=0, description="smallest derived limit")
+
+
+class RepairTime(Frozen):
+    """Time a crew needs to restore one damaged line (each repair draws its own)."""
+
+    distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+    mean: duration(gt=0) = Field(8.0, description="mean repair time, e.g. 8h")  # type: ignore[valid-type]
+    cv: param(ge=0) = Field(0.5, description="coefficient of variation (lognormal)")  # type: ignore[valid-type]
+
+
+class PowerGridConfig(SystemConfig):
+    """A transmission or distribution grid on the DC power flow, with cascades and crews.
+
+    Loads follow ``load_profile`` (hourly shape) times ``load_scale`` times any active heatwave.
+    A branch loaded above its rating times ``overload_tolerance`` for ``trip_delay`` trips; tripped
+    and damaged branches wait for one of ``crews`` repair crews.
+    """
+
+    kind: Literal["power_grid"]
+    source: CaseSource
+    load_scale: param(ge=0) = Field(1.0, description="multiplier on every load of the case")  # type: ignore[valid-type]
+    load_profile: list[float] | None = Field(
+        None, description="24 hourly load multipliers (hour 0..23); default: a summer weekday shape")
+    step: Duration = Field(1.0, description="how often loads are updated, e.g. 1h")
+    ratings: Ratings = Ratings()
+    overload_tolerance: param(gt=0) = Field(1.0, description="trip above rating x this")  # type: ignore[valid-type]
+    trip_delay: duration(gt=0) = Field(0.25, description="how long an overload lasts before the line trips")  # type: ignore[valid-type]
+    balancing: Literal["slack", "proportional"] = Field(
+        "proportional", description="who covers an island's mismatch: its slack unit, or all units")
+    crews: int = Field(2, ge=0, description="repair crews available")
+    repair_time: RepairTime = RepairTime()
+    reclose_time: duration(ge=0) = Field(1.0, description="time to reclose a line tripped on overload")  # type: ignore[valid-type]
+    critical_loads: list[CriticalLoad] = []
+    customers_per_mw: float = Field(400.0, ge=0, description="customers behind each MW of base load")
+
+    @field_validator("load_profile")
+    @classmethod
+    def _profile(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (len(value) != 24 or any(v < 0 for v in value)):
+            raise ValueError("needs 24 non-negative multipliers (hours 0..23)")
+        return value
+
+    @field_validator("step")
+    @classmethod
+    def _step(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive duration, e.g. 1h")
+        return value
+
+    def source_name(self) -> str:
+        return self.source.pandapower or str(self.source.file)

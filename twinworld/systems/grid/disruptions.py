@@ -1,0 +1,76 @@
+"""What can go wrong to a power grid.
+
+Target the grid system (``grid``) and name elements in the fields, or name one element in the
+target (``grid.L12`` for a line outage, ``grid.45`` for a substation loss, ``grid.G3`` for a
+generator trip).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from twinworld.params import duration, param
+from twinworld.systems.base import DisruptionConfig
+
+__all__ = ["LineOutage", "GeneratorTrip", "SubstationLoss", "HeatwaveLoad", "Flood", "DISRUPTIONS"]
+
+
+class LineOutage(DisruptionConfig):
+    """Branches out: named ones, ``count`` random ones (N-k), or by storm fragility against wind.
+
+    Without ``duration`` the branches stay out until a repair crew restores them; with one they
+    come back by themselves at its end. Each branch fails at ``start`` plus a uniform delay within
+    ``spread`` (a storm front passing).
+    """
+
+    kind: Literal["line_outage"]
+    lines: list[str] | None = Field(None, description="branch ids, e.g. [L12, T3]")
+    count: param(ge=0) | None = Field(None, description="number of random branches (N-k)")  # type: ignore[valid-type]
+    wind_speed_ms: param(ge=0) | None = Field(None, description="storm: peak gust, m/s")  # type: ignore[valid-type]
+    fragility_median_ms: float = Field(45.0, gt=0, description="gust at which half the lines fail")
+    fragility_beta: float = Field(0.25, gt=0, description="log-standard deviation of the fragility curve")
+    include_transformers: bool = Field(False, description="random and storm outages may hit transformers")
+    spread: duration() = Field(0.0, description="failures spread uniformly over this time")  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "LineOutage":
+        given = [k for k in ("lines", "count", "wind_speed_ms") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of lines, count, wind_speed_ms; got {', '.join(given)}")
+        return self
+
+
+class GeneratorTrip(DisruptionConfig):
+    """Generating units trip (named, or ``count`` random ones) for the window."""
+
+    kind: Literal["generator_trip"]
+    generators: list[str] | None = Field(None, description="generator ids, e.g. [G3, EG0]")
+    count: param(ge=0) | None = Field(None, description="number of random units")  # type: ignore[valid-type]
+
+
+class SubstationLoss(DisruptionConfig):
+    """Substations (buses) lost for the window: their load, units and branches are out."""
+
+    kind: Literal["substation_loss"]
+    buses: list[str] = Field(default_factory=list, description="bus ids, e.g. ['12', '45']")
+
+
+class HeatwaveLoad(DisruptionConfig):
+    """Load multiplied over the window; hot lines may also carry less (``rating_derate``)."""
+
+    kind: Literal["heatwave_load"]
+    multiplier: param(ge=0) = Field(description="load multiplier, e.g. 1.25")  # type: ignore[valid-type]
+    rating_derate: param(ge=0, le=1) = Field(0.0, description="share of line ratings lost to heat")  # type: ignore[valid-type]
+
+
+class Flood(DisruptionConfig):
+    """Substations inside a polygon (bus coordinates of the case) are lost for the window."""
+
+    kind: Literal["flood"]
+    polygon: list[tuple[float, float]] = Field(min_length=3, description="[[x, y], ...] in the case's "
+                                                                          "bus coordinates")
+
+
+DISRUPTIONS = (LineOutage, GeneratorTrip, SubstationLoss, HeatwaveLoad, Flood)

@@ -1,0 +1,54 @@
+"""What a grid operator can do: shed wisely, rotate, redispatch, island microgrids, steer crews."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from twinworld.params import duration, param
+from twinworld.systems.base import StrategyConfig
+
+__all__ = ["PriorityShedding", "RotatingOutages", "Redispatch", "Microgrids", "CrewDispatch",
+           "STRATEGIES"]
+
+
+class PriorityShedding(StrategyConfig):
+    """Shed ordinary loads before critical ones (``critical_loads`` priorities), largest first."""
+
+    kind: Literal["priority_shedding"]
+    order: Literal["largest_first", "smallest_first"] = Field(
+        "largest_first", description="within one priority: fewest buses dark, or least MW overshoot")
+
+
+class RotatingOutages(StrategyConfig):
+    """Share a shortage: every ``block`` the buses dark longest are restored and others shed."""
+
+    kind: Literal["rotating_outages"]
+    block: duration(gt=0) = Field(2.0, description="rotation period, e.g. 2h")  # type: ignore[valid-type]
+
+
+class Redispatch(StrategyConfig):
+    """Move generation (linear program on the post-outage PTDF) to clear overloads before lines trip."""
+
+    kind: Literal["redispatch"]
+    target_loading: param(gt=0, le=1) = Field(0.95, description="loading aimed for on overloaded lines")  # type: ignore[valid-type]
+
+
+class Microgrids(StrategyConfig):
+    """Critical buses (or the listed ones) can island on local generation when the grid fails them."""
+
+    kind: Literal["islanded_microgrids"]
+    buses: list[str] | None = Field(None, description="bus ids; default: every critical load's bus")
+    capacity_share: param(ge=0) = Field(1.0, description="local capacity as a share of the bus's peak load")  # type: ignore[valid-type]
+
+
+class CrewDispatch(StrategyConfig):
+    """Which broken branch a free crew takes first, and optionally how many crews there are."""
+
+    kind: Literal["crew_dispatch"]
+    priority: Literal["fifo", "critical_first", "largest_load_first"] = "critical_first"
+    crews: int | None = Field(None, ge=0, description="crew count (overrides the grid's crews)")
+
+
+STRATEGIES = (PriorityShedding, RotatingOutages, Redispatch, Microgrids, CrewDispatch)
