@@ -30,3 +30,31 @@ def one_hospital(*, beds: int, arrivals_per_h: float, los_h: float, max_wait: st
     if max_wait is not None:
         system["max_wait"] = max_wait
     return {"twinworld": 1, "name": "queue", "horizon": horizon_h, "systems": {"h": system}}
+
+
+# --- queueing-theory oracles shared by the validation tests ---------------------------------
+def erlang_b(c: int, load: float) -> float:
+    """Share of arrivals lost in an M/M/c/c system with offered load ``load`` (erlangs)."""
+    b = 1.0
+    for k in range(1, c + 1):
+        b = load * b / (k + load * b)
+    return b
+
+
+def erlang_c(c: int, load: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue with offered load ``load``."""
+    b = erlang_b(c, load)
+    rho = load / c
+    return b / (1 - rho + rho * b)
+
+
+def ci95(samples: list[float]) -> tuple[float, float]:
+    """Student-t 95% confidence interval of the mean of independent replications."""
+    import math
+
+    import numpy as np
+    from scipy import stats
+
+    arr = np.asarray(samples)
+    half = stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
+    return arr.mean() - half, arr.mean() + half

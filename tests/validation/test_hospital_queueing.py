@@ -7,34 +7,19 @@ asserts that the theoretical value lies inside their 95% confidence interval.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
-from scipy import stats
 
-from tests.helpers import one_hospital
+from tests.helpers import ci95, erlang_b, erlang_c, one_hospital
 from twinworld.experiments.run import build_world
 from twinworld.scenario import load_scenario
 
 
-def erlang_b(c: int, load: float) -> float:
-    b = 1.0
-    for k in range(1, c + 1):
-        b = load * b / (k + load * b)
-    return b
 
 
-def erlang_c(c: int, load: float) -> float:
-    b = erlang_b(c, load)
-    rho = load / c
-    return b / (1 - rho + rho * b)
 
 
-def ci95(samples: list[float]) -> tuple[float, float]:
-    arr = np.asarray(samples)
-    half = stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
-    return arr.mean() - half, arr.mean() + half
 
 
 def replicate(scenario_data: dict, reps: int):

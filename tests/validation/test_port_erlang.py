@@ -8,12 +8,11 @@ for the probability of waiting and the mean wait; Erlang C must lie inside it.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
-from scipy import stats
 
+from tests.helpers import ci95, erlang_c
 from twinworld.experiments.run import build_world
 from twinworld.scenario import load_scenario
 
@@ -21,19 +20,8 @@ C, LAM_PER_H, MEAN_SERVICE_H = 3, 0.6, 4.0          # offered load 2.4 erlangs, 
 CRANE_MOVES_PER_H = 30.0                            # 1 crane x 30 moves/h x 1 TEU/move = 30 TEU/h
 
 
-def erlang_c(c: int, load: float) -> float:
-    """Probability that an arrival waits in an M/M/c queue with offered load ``load``."""
-    b = 1.0
-    for k in range(1, c + 1):
-        b = load * b / (k + load * b)
-    rho = load / c
-    return b / (1 - rho + rho * b)
 
 
-def ci95(samples: list[float]) -> tuple[float, float]:
-    arr = np.asarray(samples)
-    half = stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
-    return arr.mean() - half, arr.mean() + half
 
 
 def berth_queue(horizon_h: float) -> dict:
