@@ -13,7 +13,6 @@ leaving, mean beds occupied), next to theory where it exists (Erlang C when pati
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import time
 
