@@ -9,12 +9,14 @@ two strategies run on the same seed see the same arrivals, lengths of stay and f
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import numpy as np
 
 __all__ = ["RandomStreams", "name_key"]
 
 
+@lru_cache(maxsize=4096)
 def name_key(*names: str) -> tuple[int, ...]:
     """A stable tuple of 32-bit words identifying a stream name (independent of PYTHONHASHSEED)."""
     digest = hashlib.blake2b("\x1f".join(names).encode(), digest_size=16).digest()
