@@ -30,14 +30,20 @@ class SweepProgress:
     def __enter__(self) -> "SweepProgress":
         self._started = time.perf_counter()
         if self.enabled:
+            import sys
+
+            from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                        TimeElapsedColumn, TimeRemainingColumn)
+
+            # In a log (not a terminal) rich assumes 80 columns and cuts the bar's figures.
+            console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("[red]{task.fields[failed]} failed"),
                 TextColumn("{task.fields[rate]} runs/s"), TimeElapsedColumn(),
-                TextColumn("ETA"), TimeRemainingColumn())
+                TextColumn("ETA"), TimeRemainingColumn(), console=console)
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=self.total, completed=self.already,
                                                  failed=0, rate="-")
