@@ -120,4 +120,4 @@ def test_a_driver_with_threads_running_uses_forkserver_workers_and_gets_the_same
     finally:
         stop.set()
     _same(reference, threaded)
-    assert "20/20" in capsys.readouterr().out  # the progress bar's done/total
+    assert "20/20" in capsys.readouterr().err  # the progress bar (on stderr): done/total
