@@ -349,8 +349,20 @@ class LocalExecutor:
         return outcomes
 
     def _discard_pool(self) -> None:
+        """Drop a (broken) pool, killing its surviving workers.
+
+        On Python 3.11 a broken ProcessPoolExecutor's manager thread joins the surviving workers,
+        and a worker blocked on the call queue never returns: the interpreter then hangs at exit.
+        Killing them first lets the manager thread (and the driver) finish.
+        """
         if self._pool is not None:
+            survivors = list((getattr(self._pool, "_processes", None) or {}).values())
+            for process in survivors:
+                if process.is_alive():
+                    process.kill()
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in survivors:
+                process.join(timeout=5)
             self._pool = None
 
     def close(self) -> None:
