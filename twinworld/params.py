@@ -30,7 +30,7 @@ from twinworld.units import parse_duration
 
 __all__ = [
     "Dist", "Uniform", "Triangular", "Normal", "LogNormal", "Choice",
-    "Param", "param", "DurationParam", "Duration", "duration", "is_uncertain", "DIST_FORMS",
+    "Param", "param", "DurationParam", "Duration", "duration", "DIST_FORMS",
 ]
 
 DIST_FORMS = ("{uniform: [low, high]}", "{triangular: [low, mode, high]}", "{normal: [mean, sd]}",
@@ -309,6 +309,3 @@ Duration = Annotated[float, PlainValidator(_fixed_duration),
                                                {"type": "string"}],
                                      "description": "a duration: 30min, 72h, 3d (numbers are hours)"})]
 
-
-def is_uncertain(value: Any) -> bool:
-    return isinstance(value, Dist)

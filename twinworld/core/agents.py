@@ -6,7 +6,7 @@ We never call ``Model.step``: SimPy owns the clock. The Mesa model here is a con
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import mesa
 
@@ -64,7 +64,3 @@ class AgentLayer:
 
     def where(self, kind: str, predicate: Callable[[Facility], bool]) -> list[Facility]:
         return list(self.of_kind(kind).select(predicate))
-
-    def add_many(self, agents: Iterable[mesa.Agent]) -> None:
-        for agent in agents:
-            self.model.register_agent(agent)

@@ -1,4 +1,4 @@
-"""What a run measures: counters, samples and time-weighted levels.
+"""What a run measures: counters, events and time-weighted levels.
 
 Systems write here instead of keeping ad-hoc lists; the run turns the recorder into KPIs. Levels are
 integrated exactly between changes (a piecewise-constant signal), which is what occupancy, queue
@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 
 if TYPE_CHECKING:
     import simpy
@@ -71,7 +70,7 @@ class LevelProbe:
 
 
 class Recorder:
-    """Counters, samples and level probes of one run.
+    """Counters, events and level probes of one run.
 
     Parameters
     ----------
@@ -82,15 +81,11 @@ class Recorder:
     def __init__(self, env: "simpy.Environment") -> None:
         self._env = env
         self.counters: defaultdict[str, float] = defaultdict(float)
-        self.samples: defaultdict[str, list[float]] = defaultdict(list)
         self.probes: dict[str, LevelProbe] = {}
         self.events: list[tuple[float, str, str]] = []
 
     def count(self, name: str, amount: float = 1.0) -> None:
         self.counters[name] += amount
-
-    def sample(self, name: str, value: float) -> None:
-        self.samples[name].append(value)
 
     def probe(self, name: str, *, initial: float = 0.0, thresholds: tuple[float, ...] = ()) -> LevelProbe:
         """Create (or return) the level probe ``name``."""
@@ -110,12 +105,3 @@ class Recorder:
     def close(self) -> None:
         for probe in self.probes.values():
             probe.close(self._env.now)
-
-    def sample_stats(self, name: str) -> dict[str, float]:
-        """Count, mean and 95th percentile of a sample (NaN-free: empty gives zeros)."""
-        values = self.samples.get(name)
-        if not values:
-            return {"n": 0.0, "mean": 0.0, "p95": 0.0, "max": 0.0}
-        arr = np.asarray(values)
-        return {"n": float(arr.size), "mean": float(arr.mean()),
-                "p95": float(np.percentile(arr, 95)), "max": float(arr.max())}

@@ -49,10 +49,6 @@ class RandomStreams:
             self._prefix = ()
         self._streams: dict[tuple[str, ...], np.random.Generator] = {}
 
-    @property
-    def seed(self) -> int:
-        return int(self._entropy) if not self._prefix else hash((self._entropy, self._prefix))
-
     def get(self, *names: str) -> np.random.Generator:
         """The generator for this name, created on first use and the same object afterwards."""
         stream = self._streams.get(names)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from twinworld.core.world import World
-from twinworld.errors import ScenarioError, TwinworldError
+from twinworld.errors import ScenarioError
 from twinworld.scenario.registry import Registry
 from twinworld.scenario.uncertain import is_resolved, resolve, sample_values
 from twinworld.systems.base import target_system
@@ -100,10 +100,7 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
         resolved = resolve(scenario, values)
     world = build_world(resolved, strategy, run_seed if run_seed is not None else seed,
                         registry=registry)
-    try:
-        world.run()
-    except TwinworldError:
-        raise
+    world.run()
     kpis: dict[str, float] = {}
     clashes: set[str] = set()
     per_system = {name: system.kpis() for name, system in world.systems.items()}

@@ -7,7 +7,6 @@ with paired differences against the best.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -104,18 +103,20 @@ class LiveTwin:
 
 
 def _paired_table(frame: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """Per strategy: mean with a t interval, mean paired difference to the best, P(best) (ties split).
+
+    ``frame`` has one row per sampled future and one column per strategy (paired by row).
+    """
+    from twinworld.analysis.stats import mean_ci, prob_best
+
     sign = 1.0 if direction == "minimize" else -1.0
-    means = frame.mean()
-    best = (means * sign).idxmin()
-    n = len(frame)
-    winners = (frame.mul(sign)).idxmin(axis=1)
+    best = (frame.mean() * sign).idxmin()
+    shares = prob_best(frame, direction)
     rows = []
     for strategy in frame.columns:
-        values = frame[strategy].to_numpy()
-        half = 1.96 * values.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
-        diff = (frame[strategy] - frame[best]).to_numpy()
-        rows.append({"strategy": strategy, "mean": float(values.mean()), "ci_low": float(values.mean() - half),
-                     "ci_high": float(values.mean() + half), "diff_vs_best": float(diff.mean()),
-                     "share_best": float((winners == strategy).mean())})
+        ci = mean_ci(frame[strategy].to_numpy())
+        rows.append({"strategy": strategy, "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
+                     "diff_vs_best": float((frame[strategy] - frame[best]).mean()),
+                     "share_best": float(shares[strategy])})
     table = pd.DataFrame(rows)
     return table.sort_values("mean", ascending=direction == "minimize", kind="stable").reset_index(drop=True)

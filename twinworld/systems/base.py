@@ -17,7 +17,7 @@ A run (``twinworld.experiments.run``) does, for each system in the scenario::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -154,6 +154,8 @@ class SystemPlugin:
     prepare
         Read file references at load time (through ``twinworld.feeds``), returning a config with
         the data inline or with content keys for the per-process cache. ``prepare(config, base_dir)``.
+    elements
+        Names of a config's elements that ``system.element`` targets may name (berths, warehouses).
     """
 
     kind: str
@@ -165,7 +167,7 @@ class SystemPlugin:
     check: Callable[[Any, str, Any], list["Problem"]] | None = None
     prepare: Callable[[Any, Any], Any] | None = None
     description: str = ""
-    elements: Callable[[Any], list[str]] | None = field(default=None)
+    elements: Callable[[Any], list[str]] | None = None
 
     def disruption_model(self, kind: str) -> type[DisruptionConfig] | None:
         return next((m for m in self.disruptions if _literal_kind(m) == kind), None)

@@ -369,9 +369,12 @@ class HospitalRegion(System):
             patient.home.counts["turned_away"] += 1
 
     def _occupancy_changed(self, hospital: Hospital) -> None:
+        """Record a hospital's new occupancy and move the region total by the same change."""
         now = self.env.now
-        self.hospital_probes[hospital.name].update(now, hospital.occupied)
-        self.occupied_probe.update(now, sum(h.occupied for h in self.hospitals.values()))
+        probe = self.hospital_probes[hospital.name]
+        change = hospital.occupied - probe.value
+        probe.update(now, hospital.occupied)
+        self.occupied_probe.update(now, self.occupied_probe.value + change)
 
     # ------------------------------------------------------------------------- strategies --
     def _try_transfer(self, patient: Patient) -> bool:
