@@ -26,8 +26,9 @@ class CouplingLink:
     """One provider -> consumer dependency during one run."""
 
     def __init__(self, world: "World", index: int, provider: str, consumer: str, *, backup_h: float,
-                 loss_share: float, recovery_h: float) -> None:
+                 loss_share: float, recovery_h: float, kind: str = "power") -> None:
         self.world = world
+        self.kind = kind
         self.cause = f"coupling{index}:{provider}"
         self.consumer = world.systems[target_system(consumer)]
         self.element = target_element(consumer)
@@ -51,16 +52,16 @@ class CouplingLink:
             self.degraded = True
             self.world.recorder.count("coupling.degradations")
             self.world.recorder.event("buffer_spent", f"{self.cause} -> {self.consumer.name}.{self.element or '*'}")
-            self.consumer.degrade(self.element, self.loss_share, cause=self.cause)
+            self.consumer.degrade(self.element, self.loss_share, cause=self.cause, kind=self.kind)
 
     def _recovered(self, ticket: int) -> None:
         if ticket == self._outage and self.degraded:
             self.degraded = False
-            self.consumer.degrade(self.element, 0.0, cause=self.cause)
+            self.consumer.degrade(self.element, 0.0, cause=self.cause, kind=self.kind)
 
 
 def apply_couplings(world: "World", couplings: list[Any]) -> list[CouplingLink]:
     """Wire every (resolved) coupling of a scenario into ``world``; call before systems start."""
     return [CouplingLink(world, i, c.provider, c.consumer, backup_h=float(c.backup_h),
-                         loss_share=float(c.loss_share), recovery_h=float(c.recovery_h))
+                         loss_share=float(c.loss_share), recovery_h=float(c.recovery_h), kind=c.kind)
             for i, c in enumerate(couplings)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import simpy
@@ -56,6 +56,9 @@ class World:
         The run seed (int or SeedSequence); all randomness comes from :attr:`streams`.
     horizon_h
         Simulated hours to run.
+    warmup_h
+        Simulated hours before statistics start: at that time the recorder's probes restart and
+        every system's :meth:`~twinworld.systems.base.System.begin_statistics` is called.
 
     Notes
     -----
@@ -63,17 +66,19 @@ class World:
     ``Model.step``.
     """
 
-    def __init__(self, *, seed: int | np.random.SeedSequence, horizon_h: float) -> None:
-        if horizon_h <= 0:
+    def __init__(self, *, seed: int | np.random.SeedSequence, horizon_h: float, warmup_h: float = 0.0) -> None:
+        if not horizon_h > 0:
             raise ValueError(f"horizon must be positive, got {horizon_h} h")
+        if not 0 <= warmup_h < horizon_h:
+            raise ValueError(f"warm-up must be at least 0 and below the horizon, got {warmup_h} h")
         self.env = simpy.Environment()
         self.horizon_h = float(horizon_h)
+        self.warmup_h = float(warmup_h)
         self.streams = RandomStreams(seed)
         self.recorder = Recorder(self.env)
         self.services = ServiceBoard(self.env)
         self._agents: AgentLayer | None = None
         self.systems: dict[str, System] = {}
-        self.shared: dict[str, Any] = {}
 
     @property
     def agents(self) -> AgentLayer:
@@ -95,6 +100,11 @@ class World:
         self.env.timeout(delay).callbacks.append(lambda _event: action())
 
     def run(self) -> None:
-        """Advance the clock to the horizon and close the recorder's probes."""
+        """Advance the clock to the horizon (statistics restart at the warm-up) and close the probes."""
+        if self.warmup_h > 0:
+            self.env.run(until=self.warmup_h)
+            self.recorder.begin_statistics()
+            for system in self.systems.values():
+                system.begin_statistics()
         self.env.run(until=self.horizon_h)
         self.recorder.close()

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from twinworld.errors import FeedError
+from twinworld.errors import FeedError, name_list
 
 __all__ = ["GridCase", "BUNDLED_CASES", "load_grid_case", "pandapower_net", "case_key",
            "grid_case_from_net", "read_matpower_m"]
@@ -95,32 +95,7 @@ class GridCase:
     def describe_ids(self, kind: str) -> str:
         """A short human description of the valid ids of ``kind`` (line, bus, generator)."""
         ids = {"line": self.branch_ids, "bus": self.bus_names, "generator": self.gen_ids}[kind]
-        return _ranges(list(ids))
-
-
-def _ranges(ids: list[str]) -> str:
-    """``["L0", "L1", "L2", "T0"]`` -> ``"L0..L2, T0"`` (runs of one prefix with consecutive numbers)."""
-    parts: list[str] = []
-    run: list[tuple[str, int]] = []
-
-    def flush() -> None:
-        if run:
-            (p, a), (_, b) = run[0], run[-1]
-            parts.append(f"{p}{a}" if a == b else f"{p}{a}..{p}{b}")
-            run.clear()
-
-    for item in ids:
-        match = re.fullmatch(r"([A-Za-z_]*)(\d+)", item)
-        if match is None:
-            flush()
-            parts.append(item)
-            continue
-        prefix, number = match.group(1), int(match.group(2))
-        if run and (run[-1][0] != prefix or run[-1][1] + 1 != number):
-            flush()
-        run.append((prefix, number))
-    flush()
-    return ", ".join(parts)
+        return name_list(list(ids), limit=40)
 
 
 # ------------------------------------------------------------------------------ sources ----

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from twinworld.errors import Problem, ScenarioError, TwinworldError
+from twinworld.scenario.contract import check_contract
 from twinworld.scenario.model import Scenario
 from twinworld.scenario.registry import Registry, default_registry
 
@@ -318,12 +319,13 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
     except ValidationError as err:
         raise ScenarioError(_problems_from(err.errors(), data, index, registry), file) from None
     problems = _cross_check(scenario, registry)
-    if problems:
-        raise ScenarioError([_locate(p, index) for p in problems], file)
     try:
         scenario = _prepare(scenario, registry, base / scenario.data_dir)
     except ScenarioError as err:
-        raise ScenarioError([_locate(p, index) for p in err.problems], file) from None
+        raise ScenarioError([_locate(p, index) for p in problems + err.problems], file) from None
+    problems += check_contract(scenario, registry)
+    if problems:
+        raise ScenarioError([_locate(p, index) for p in problems], file)
     scenario._source = str(file.resolve()) if file else None
     scenario._registry = registry if registry is not default_registry() else None
     return scenario
@@ -358,18 +360,15 @@ def _locate(problem: Problem, index: _Node) -> Problem:
 
 
 def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
-    from twinworld.systems.base import target_system
-
+    """Checks of the scenario's own sections (strategies, KPIs, labels) that need no data files."""
     problems: list[Problem] = []
-    known_kpis: list[str] = []
-    for name, config in scenario.systems.items():
-        plugin = registry.get(config.kind)
-        known_kpis += [k.name for k in plugin.kpis]
-        if plugin.check is not None:
-            problems += plugin.check(scenario, name, config)
+    known_kpis = [k.name for config in scenario.systems.values() for k in registry.get(config.kind).kpis]
     if "baseline" not in scenario.strategies:
         problems.append(Problem("no 'baseline' strategy; add `baseline: {}` (doing nothing special) "
                                 "so others are compared with it", "strategies"))
+    if scenario.warmup >= scenario.horizon:
+        problems.append(Problem(f"warmup ({scenario.warmup:g} h) must be shorter than the horizon "
+                                f"({scenario.horizon:g} h)", "warmup", valid="a duration below the horizon"))
     for i, kpi in enumerate(scenario.kpis):
         if kpi not in known_kpis:
             close = difflib.get_close_matches(kpi, known_kpis, n=1)
@@ -381,12 +380,6 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
     for path, kpi in named:
         if kpi is not None and kpi not in known_kpis:
             problems.append(Problem(f"unknown KPI {kpi!r}", path, valid=", ".join(known_kpis)))
-    for i, coupling in enumerate(scenario.couplings):
-        for end in ("provider", "consumer"):
-            system = target_system(getattr(coupling, end))
-            if system not in scenario.systems:
-                problems.append(Problem(f"{end} {getattr(coupling, end)!r} names no system of this scenario",
-                                        f"couplings.{i}.{end}", valid=", ".join(scenario.systems)))
     labels = [scenario.disruption_label(i) for i in range(len(scenario.disruptions))]
     for i, label in enumerate(labels):
         if label in scenario.systems or labels.count(label) > 1 and labels.index(label) != i:

@@ -143,6 +143,8 @@ class RoadNetworkConfig(SystemConfig):
     backward_wave: bool = Field(False, description="room freed at a link's exit reaches its entry "
                                                    "after the kinematic backward wave")
     tick: duration(gt=0) = Field(0.25, description="how often the World's clock syncs the engine")  # type: ignore[valid-type]
+    signal_radius_km: float = Field(0.5, gt=0, le=50, description="a place's power coupling darkens the "
+                                                                  "signals of intersections this close to it")
     max_snap_km: float = Field(0.5, gt=0, description="a shelter or place farther than this from "
                                                       "every node is not on the network")
 

@@ -25,6 +25,7 @@ from twinworld.systems.warehouse.disruptions import (CapacityLoss, DemandSpike, 
                                                      PortClosure, SupplierFailure)
 from twinworld.systems.warehouse.network import Outages, build_graph, route, route_hours
 from twinworld.systems.warehouse.results import network_kpis
+from twinworld.systems.warehouse.state import InboundShipment, SupplyNetworkState, WarehouseState
 from twinworld.systems.warehouse.stock import Order, Shipment, Warehouse, draw_lead_time_h
 from twinworld.systems.warehouse.strategies import (DualSourcing, Expedite, PriorityAllocation,
                                                     Reroute, SafetyStock)
@@ -32,7 +33,10 @@ from twinworld.systems.warehouse.strategies import (DualSourcing, Expedite, Prio
 if TYPE_CHECKING:
     from twinworld.core.world import World
 
-__all__ = ["SupplyNetwork"]
+__all__ = ["SupplyNetwork", "STREAMS"]
+
+#: The network's random streams (after its system name): customer orders, lane transit times.
+STREAMS = ("demand", "lead_time")
 
 
 class SupplyNetwork(System):
@@ -78,6 +82,10 @@ class SupplyNetwork(System):
             "transport_cost", "expediting_cost", "weighted_short_units"), 0.0)
         self._ids = 0
         self._customer_backlog = 0
+        self.count_from_h = float(config.warmup)    # customer orders before this are not counted
+        self.state: SupplyNetworkState | None = None
+        self.cold_storage_loss: dict[str, dict[str, float]] = {w: {} for w in self.warehouses}
+        self.counts["spoiled_units"] = 0.0
         rec = world.recorder
         self.stock_probes = {w: rec.probe(f"{name}.{w}.on_hand", initial=wh.on_hand)
                              for w, wh in self.warehouses.items()}
@@ -138,16 +146,105 @@ class SupplyNetwork(System):
             for wh in self.warehouses.values():
                 wh.reserve_units = float(self.priority.reserve_share) * max(wh.s, 0.0)
 
+    # --------------------------------------------------------------- couplings, live state --
+    def degrade(self, element: str | None, share_lost: float, *, cause: str, kind: str = "power") -> None:
+        """Lose a share of a warehouse's cold storage while its power is out (after the backup).
+
+        The warehouse can then hold only ``1 - share`` of its order-up-to level: stock above that
+        spoils at once (counted in ``spoiled_units``) and its policy orders up to the lower level
+        until power is back.
+        """
+        wh = self.warehouses[str(element)]
+        losses = self.cold_storage_loss[wh.name]
+        if share_lost > 0:
+            losses[cause] = share_lost
+        else:
+            losses.pop(cause, None)
+        keep = 1.0 - min(1.0, sum(losses.values()))
+        wh.storage_factor = keep
+        limit = int(math.floor(keep * max(wh.S, 0.0)))
+        if wh.on_hand > limit:
+            spoiled = wh.on_hand - limit
+            wh.on_hand = limit
+            self.counts["spoiled_units"] += spoiled
+            self._stock_changed(wh)
+            self.world.recorder.event("stock_spoiled", f"{self.name}.{wh.name} -{spoiled} units ({cause})")
+        self._review(wh)
+
+    def warm_start(self, state: SupplyNetworkState) -> None:  # type: ignore[override]
+        """Start from observed stock, backorders and inbound shipments of the warehouses named."""
+        unknown = sorted(set(state.warehouses) - set(self.warehouses))
+        if unknown:
+            raise ValueError(f"state names warehouse(s) {', '.join(unknown)} that {self.name!r} does not have")
+        self.state = state
+        for name, observed in state.warehouses.items():
+            wh = self.warehouses[name]
+            wh.on_hand = wh.initial = observed.on_hand
+
+    def observe(self) -> SupplyNetworkState:
+        """Stock, customer backorders and expected arrivals of replenishment, per warehouse, now."""
+        now = self.env.now
+        inbound: dict[str, list[InboundShipment]] = {w: [] for w in self.warehouses}
+        for shipment in self.live.values():
+            if shipment.destination in inbound and shipment.units > 0:
+                inbound[shipment.destination].append(InboundShipment(
+                    units=shipment.units, arrives_in_h=max(0.0, self._eta_h(shipment) - now)))
+        return SupplyNetworkState(warehouses={
+            name: WarehouseState(on_hand=max(0, wh.on_hand), backordered=self._customer_units_waiting(wh),
+                                 in_transit=sorted(inbound[name], key=lambda s: s.arrives_in_h))
+            for name, wh in self.warehouses.items()})
+
+    def _customer_units_waiting(self, wh: Warehouse) -> int:
+        return sum(order.open_units for order in wh.waiting() if order.is_customer)
+
+    def _eta_h(self, shipment: Shipment) -> float:
+        """When a shipment is expected: its known arrival, else the end of its current lane (or
+        now) plus the mean transit time of the lanes after it."""
+        if shipment.eta_h is not None:
+            return shipment.eta_h
+        labels = [self.lane_of[a, b] for a, b in zip(shipment.path, shipment.path[1:])]
+        start = shipment.leg_end_h if shipment.leg_end_h is not None else self.env.now
+        later = labels[shipment.leg + (1 if shipment.leg_end_h is not None else 0):]
+        return start + sum(float(self.lanes[label].lead_time.mean) * shipment.factor for label in later)
+
+    def _apply_state(self, state: SupplyNetworkState) -> None:
+        """Inbound shipments and backorders of the observed state, at time 0."""
+        for name, observed in state.warehouses.items():
+            wh = self.warehouses[name]
+            for inbound in observed.in_transit:
+                shipment = self._new_shipment(inbound.units, [wh.sources[0], name])
+                wh.on_order += inbound.units
+                self._dispatch(shipment)
+                shipment.eta_h = inbound.arrives_in_h
+                self.env.timeout(inbound.arrives_in_h).callbacks.append(lambda _e, s=shipment: self._arrive(s))
+            if observed.backordered:
+                customer = next((c for c, w in self.serving.items() if w == name), None)
+                if customer is None:
+                    raise ValueError(f"warehouse {name!r} serves no customer, so it cannot have backorders")
+                spec = self.customers[customer]
+                order = Order(customer, observed.backordered, 0.0, critical=spec.critical, counted=False)
+                wh.queue(order, by_priority=self.priority is not None)
+                self._customer_backlog_changed(observed.backordered)
+
+    def begin_statistics(self) -> None:
+        """The warm-up is over: customer orders from now on count, costs start from zero."""
+        self.count_from_h = max(self.count_from_h, self.env.now)
+        for key in ("transport_cost", "expediting_cost", "rerouted", "spoiled_units"):
+            self.counts[key] = 0.0
+
     # ------------------------------------------------------------------------------ start --
     def start(self) -> None:
         self._apply_levers()
+        if self.state is not None:
+            self._apply_state(self.state)
         for customer in self.customers.values():
             times = self._order_times(customer.name)
             if times.size:
                 self.env.process(self._demand(customer.name, times))
         for wh in self.warehouses.values():
             self._stock_changed(wh)
-            self._seed_pipeline(wh)
+            if self.state is None or wh.name not in self.state.warehouses:
+                self._seed_pipeline(wh)
             if wh.periodic_h is not None:
                 self.env.process(self._periodic_review(wh))
             else:
@@ -199,11 +296,10 @@ class SupplyNetwork(System):
         """Process: the customer's orders at their pre-drawn times (simulated hours pass)."""
         env = self.env
         spec = self.customers[customer]
-        warmup = self.config.warmup
         for t in times.tolist():
             yield env.timeout(t - env.now)
             self.order(Order(customer, spec.units_per_order, t, critical=spec.critical,
-                             counted=t >= warmup), self.serving[customer])
+                             counted=t >= self.count_from_h), self.serving[customer])
 
     def _periodic_review(self, wh: Warehouse) -> Iterator:
         """Process: every R hours, order up to S."""
@@ -277,6 +373,7 @@ class SupplyNetwork(System):
             self._arrive(shipment)
             return
         now = self.env.now
+        shipment.eta_h = now + hours
         self.moves.append((shipment.id, label, now, now + hours))
         self.env.timeout(hours).callbacks.append(lambda _e, s=shipment: self._arrive(s))
 
@@ -304,12 +401,14 @@ class SupplyNetwork(System):
         self._review(wh)
 
     def _stock_changed(self, wh: Warehouse) -> None:
-        """Record the new stock level and publish ``<system>.<warehouse>``: 1.0 with stock, 0.0 without."""
+        """Record the new stock level; publish ``stock.<warehouse>`` and ``available.<warehouse>``."""
         self.stock_probes[wh.name].update(self.env.now, wh.on_hand)
+        publish = self.world.services.publish
+        publish(f"{self.name}.stock.{wh.name}", float(wh.on_hand))
         in_stock = wh.on_hand > 0
         if in_stock is not wh.in_stock:
             wh.in_stock = in_stock
-            self.world.services.publish(f"{self.name}.{wh.name}", 1.0 if in_stock else 0.0)
+            publish(f"{self.name}.available.{wh.name}", 1.0 if in_stock else 0.0)
 
     def _customer_backlog_changed(self, change: int) -> None:
         self._customer_backlog += change
@@ -439,7 +538,9 @@ class SupplyNetwork(System):
                 yield from self._leave(at, label, shipment.units, self.lanes[label].capacity_units_per_day)
             self._depart(shipment, at, label, inside)
             hours = first_leg_h if first_leg_h is not None and i == 0 else self._leg_hours(shipment, label)
+            shipment.leg, shipment.leg_end_h = i, self.env.now + hours
             yield from self._traverse(shipment, label, hours)
+            shipment.leg_end_h = None
             at, i = nxt, i + 1
             inside = True
             if self.roles[at] == "port" and i < len(shipment.path) - 1:
