@@ -97,9 +97,7 @@ def run(
 
 def _write_outputs(out: Path, detail: dict, values: dict[str, float]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame([{"strategy": name, "seed": r.seed, **{f"param.{k}": v for k, v in values.items()},
-                           **{f"kpi.{k}": v for k, v in r.kpis.items()}, "wall_s": r.wall_s}
-                          for name, r in detail.items()])
+    frame = pd.DataFrame([r.row() for r in detail.values()])
     frame.to_csv(out / "kpis.csv", index=False)
     frame.to_parquet(out / "kpis.parquet", index=False)
     for name, result in detail.items():
