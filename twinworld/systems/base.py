@@ -367,6 +367,11 @@ class SystemPlugin:
     prepare
         Read file references at load time (through ``twinworld.feeds``), returning a config with
         the data inline or with content keys for the per-process cache. ``prepare(config, files)``.
+    example
+        ``example() -> {"name", "horizon", "system": section, "disruptions": [...],
+        "strategies": {name: lever}}``: a small working use of the system (as system ``name``)
+        with every disruption and strategy kind, which the contract test (``tests/contract``) runs
+        for every registered plugin.
     """
 
     kind: str
@@ -383,6 +388,7 @@ class SystemPlugin:
     streams: tuple[str, ...] = ()
     check: Callable[[Any], list[Problem]] | None = None
     prepare: Callable[[Any, Any], Any] | None = None
+    example: Callable[[], Mapping[str, Any]] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:

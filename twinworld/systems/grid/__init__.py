@@ -7,6 +7,7 @@ from typing import Any
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import Consumes, Service, SystemPlugin
 from twinworld.systems.grid.config import PowerGridConfig
+from twinworld.systems.grid.example import example
 from twinworld.systems.grid.disruptions import DISRUPTIONS
 from twinworld.systems.grid.kpis import KPIS
 from twinworld.systems.grid.model import STREAMS, PowerGrid
@@ -89,6 +90,7 @@ plugin = SystemPlugin(
     streams=STREAMS,
     check=check,
     prepare=prepare,
+    example=example,
     description="A power grid on the DC flow (PTDF/LODF): outages, cascades, island balancing, "
                 "load shedding with priorities and repair crews; publishes <name>.bus.<bus>.",
 )

@@ -8,6 +8,7 @@ from typing import Any
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.hospital.config import Census, HospitalRegionConfig
+from twinworld.systems.hospital.example import example
 from twinworld.systems.hospital.disruptions import DISRUPTIONS
 from twinworld.systems.hospital.kpis import KPIS
 from twinworld.systems.hospital.model import STREAMS, HospitalRegion
@@ -84,5 +85,6 @@ plugin = SystemPlugin(
     streams=STREAMS,
     check=check,
     prepare=prepare,
+    example=example,
     description="Hospitals with ward and ICU beds, emergency and elective arrivals, boarding and transfers.",
 )

@@ -12,6 +12,7 @@ from twinworld.params import Dist
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.port.config import (AISArrivals, CallSize, FittedArrivals, PortConfig,
                                            ScheduleArrivals, ScheduledCall)
+from twinworld.systems.port.example import example
 from twinworld.systems.port.disruptions import DISRUPTIONS
 from twinworld.systems.port.kpis import KPIS
 from twinworld.systems.port.model import STREAMS, Port
@@ -76,6 +77,11 @@ def prepare(config: PortConfig, files: Any) -> PortConfig:
     return config.model_copy(update=update)
 
 
+def elements(config: PortConfig) -> dict[str, str]:
+    """Its berths, ``B1``, ``B2`` ..."""
+    return {name: "berth" for name in config.berth_names()}
+
+
 plugin = SystemPlugin(
     kind="port",
     config=PortConfig,
@@ -83,7 +89,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
-    elements=lambda config: {name: "berth" for name in config.berth_names()},
+    elements=elements,
     element_types={"berth": "a berth with its quay cranes (B1, B2, ...)"},
     services=(
         Service("open", "1 while the port works, 0 while the whole port is closed", kinds=("port_supply",)),
@@ -95,6 +101,7 @@ plugin = SystemPlugin(
     observable=PortState,
     streams=STREAMS,
     prepare=prepare,
+    example=example,
     description="A container port: anchorage queue, berths with quay cranes, yard and truck gate; "
                 "arrivals from a schedule, a fitted distribution or AIS port calls.",
 )

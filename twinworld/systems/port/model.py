@@ -271,8 +271,7 @@ class Port(System):
             vessel = berth.vessel
             berths[berth.name] = BerthState(
                 vessel=vessel.name if vessel else None, teu=vessel.teu if vessel else 0.0,
-                teu_left=(vessel.moves_left * per_move if vessel.working or vessel.moves_left else vessel.teu)
-                if vessel else 0.0,
+                teu_left=vessel.moves_left * per_move if vessel else 0.0,
                 open=berth.is_open, cranes_out=min(berth.cranes, sum(berth.cranes_out.values())))
         return PortState(open=not self.port_closures,
                          anchorage=[AnchoredVessel(name=v.name, teu=v.teu, waiting_h=now - v.arrived_h)

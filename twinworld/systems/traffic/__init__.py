@@ -9,6 +9,7 @@ from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.traffic.checks import all_problems
 from twinworld.systems.traffic.config import RoadNetworkConfig
+from twinworld.systems.traffic.example import example
 from twinworld.systems.traffic.disruptions import DISRUPTIONS
 from twinworld.systems.traffic.kpis import KPIS
 from twinworld.systems.traffic.model import STREAMS, RoadNetworkSystem
@@ -74,6 +75,7 @@ plugin = SystemPlugin(
     streams=STREAMS,
     check=check,
     prepare=prepare,
+    example=example,
     description="Roads from OpenStreetMap (or a grid) with a mesoscopic queue model: evacuations "
                 "to shelters or exits, OD trips, closures, floods, signal outages, contraflow.",
 )

@@ -7,6 +7,7 @@ import math
 from twinworld.errors import Problem
 from twinworld.systems.base import Consumes, Service, SystemPlugin
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
+from twinworld.systems.warehouse.example import example
 from twinworld.systems.warehouse.disruptions import DISRUPTIONS
 from twinworld.systems.warehouse.kpis import KPIS
 from twinworld.systems.warehouse.model import STREAMS, SupplyNetwork
@@ -91,6 +92,7 @@ plugin = SystemPlugin(
     observable=SupplyNetworkState,
     streams=STREAMS,
     check=check,
+    example=example,
     description="Suppliers, ports, warehouses and customers on transport lanes, with inventory "
                 "policies, backorders or lost sales, and disruptions that close ports and lanes.",
 )

@@ -70,6 +70,7 @@ class SupplyNetwork(System):
         self.priority: PriorityAllocation | None = None
         self.safety: list[SafetyStock] = []
         self.live: dict[int, Shipment] = {}
+        self.inbound: dict[int, Shipment] = {}      # to a warehouse, from order to arrival
         self.moves: list[tuple[int, str, float, float]] = []
         self.departures: list[tuple[int, str, float, bool]] = []
         self.lead_times: list[float] = []
@@ -185,8 +186,8 @@ class SupplyNetwork(System):
         """Stock, customer backorders and expected arrivals of replenishment, per warehouse, now."""
         now = self.env.now
         inbound: dict[str, list[InboundShipment]] = {w: [] for w in self.warehouses}
-        for shipment in self.live.values():
-            if shipment.destination in inbound and shipment.units > 0:
+        for shipment in self.inbound.values():
+            if shipment.units > 0:
                 inbound[shipment.destination].append(InboundShipment(
                     units=shipment.units, arrives_in_h=max(0.0, self._eta_h(shipment) - now)))
         return SupplyNetworkState(warehouses={
@@ -513,7 +514,10 @@ class SupplyNetwork(System):
                       factor: float = 1.0) -> Shipment:
         self._ids += 1
         self.counts["shipments"] += 1
-        return Shipment(self._ids, units, list(path), order=order, factor=factor)
+        shipment = Shipment(self._ids, units, list(path), order=order, factor=factor)
+        if self.roles[shipment.destination] == "warehouse":
+            self.inbound[shipment.id] = shipment
+        return shipment
 
     # ---------------------------------------------------------------------------- moving --
     def ship(self, shipment: Shipment, *, first_leg_h: float | None = None) -> Iterator:
@@ -643,6 +647,7 @@ class SupplyNetwork(System):
 
     def _arrive(self, shipment: Shipment) -> None:
         del self.live[shipment.id]
+        self.inbound.pop(shipment.id, None)
         where = shipment.destination
         if self.roles[where] == "warehouse":
             self.receive(self.warehouses[where], shipment)
