@@ -13,13 +13,15 @@ buses by their pandapower index (``"12"``); generators ``G<index>``, external gr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -99,6 +101,19 @@ class GridCase:
 
 
 # ------------------------------------------------------------------------------ sources ----
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a dependency's warnings for a moment: pandapower warns that numba is missing each
+    time its options are built, though only its model builder (no power flow) runs here."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _pandapower() -> Any:
     try:
         with warnings.catch_warnings():
@@ -247,7 +262,7 @@ def grid_case_from_net(net: Any, *, name: str, key: str) -> GridCase:
 
     _require_slack(net, name)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet("pandapower.auxiliary"):
             warnings.simplefilter("ignore")
             _init_rundcpp_options(net, trafo_model="t", trafo_loading="current", recycle=None,
                                   check_connectivity=True, switch_rx_ratio=2, trafo3w_losses="hv")

@@ -18,6 +18,7 @@ The elements of each system are computed once per load (a grid's buses come from
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 from twinworld.errors import Problem, name_list
@@ -76,7 +77,12 @@ def _prefixed(problems: list[Problem], prefix: str) -> list[Problem]:
 
 
 def _typed(elements: Mapping[str, str], wanted: tuple[str, ...] | list[str]) -> list[str]:
-    return [name for name, kind in elements.items() if kind in wanted]
+    """Names of the wanted element types, in natural order (``B2`` before ``B10``)."""
+    return sorted((name for name, kind in elements.items() if kind in wanted), key=_natural)
+
+
+def _natural(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _reference_problems(model: Any, system: str, elements: Mapping[str, str], path: str) -> list[Problem]:
@@ -203,6 +209,9 @@ def _consumer_problems(coupling: Any, scenario: Scenario, registry: Registry,
         named = [t for t in accepting if t != SYSTEM]
         what = (f"no {named[0]} {element!r} in {system!r}" if len(set(named)) == 1
                 else f"system {system!r} has no element {element!r}")
+        kind_word, _, rest = str(element).partition(".")
+        if own.get(rest) == kind_word:
+            what += f"; a consumer names the element without its type: {system}.{rest}"
         return [Problem(what, path, valid=hint)]
     if coupling.kind not in plugin.consumer_kinds(element_type):
         what = "the whole system" if element_type == SYSTEM else f"a {element_type}"

@@ -9,12 +9,13 @@ under. That lets two systems each have, say, a ``port_closure`` of their own.
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, SerializationInfo,
                       SerializeAsAny, ValidationInfo, WithJsonSchema, field_validator)
 
-from twinworld.params import Duration, duration, param
+from twinworld.params import Dist, Duration, duration, param
 from twinworld.scenario.registry import Registry, default_registry
 from twinworld.systems.base import (DisruptionConfig, Frozen, StrategyConfig, SystemConfig,
                                     target_system)
@@ -138,6 +139,14 @@ class Coupling(Frozen):
                                                            "is spent")
     recovery_h: duration(ge=0) = Field(0.0, description="hours after the provider returns until "  # type: ignore[valid-type]
                                                         "capacity is back")
+
+    @field_validator("backup_h", "loss_share", "recovery_h")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        low, high = value.bounds if isinstance(value, Dist) else (value, value)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"must be a finite number; got {value!r}")
+        return value
 
 
 class SweepSettings(Frozen):
