@@ -13,7 +13,7 @@ from twinworld.errors import ScenarioError
 from twinworld.results import RunResult, merge_kpis
 from twinworld.scenario.registry import Registry
 from twinworld.scenario.uncertain import is_resolved, resolve, sample_values
-from twinworld.systems.base import ObservedState, target_system
+from twinworld.systems.base import ObservedState, target_element, target_system
 
 __all__ = ["RunResult", "run", "build_world"]
 
@@ -38,8 +38,9 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
     world = World(seed=seed, horizon_h=scenario.horizon, warmup_h=scenario.warmup)
     for name, config in scenario.systems.items():
         world.systems[name] = registry.get(config.kind).build(world, name, config)
-    for disruption in scenario.disruptions:
+    for index, disruption in enumerate(scenario.disruptions):
         world.systems[target_system(disruption.target)].disrupt(disruption)
+        _record_root(world, disruption, scenario.disruption_label(index))
     for system, levers in scenario.strategies[strategy].items():
         for lever in levers:
             world.systems[system].respond(lever)
@@ -47,10 +48,27 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
         world.systems[name].warm_start(observed)
     if scenario.couplings:
         from twinworld.coupling import apply_couplings
-        apply_couplings(world, scenario.couplings)
+        apply_couplings(world, scenario.couplings,
+                        {name: registry.get(config.kind) for name, config in scenario.systems.items()})
     for system in world.systems.values():
         system.start()
     return world
+
+
+def _record_root(world: World, disruption: Any, label: str) -> None:
+    """While the disruption lasts it is the active cause on its target (the root of cascades)."""
+    system, element = target_system(disruption.target), target_element(disruption.target)
+    start, end = disruption.window(world.horizon_h)
+    event: list[int] = []
+
+    def begin() -> None:
+        event.append(world.cascade.record(world.now, system, element, "disruption",
+                                          f"{label} ({disruption.kind})"))
+        world.cascade.activate(system, element, event[0])
+
+    world.at(start, begin)
+    if end < world.horizon_h:
+        world.at(end, lambda: event and world.cascade.deactivate(system, element, event[0]))
 
 
 def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
@@ -113,6 +131,9 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
                 detail[f"{name}.{table_name}"] = table
         if world.recorder.events:
             detail["events"] = pd.DataFrame(world.recorder.events, columns=["time_h", "kind", "detail"])
+        if world.cascade.events:
+            detail["cascade"] = pd.DataFrame([vars(e) for e in world.cascade.events])
     return RunResult(scenario=scenario.name, strategy=strategy, seed=seed, values=dict(values),
                      kpis=kpis, counters=dict(world.recorder.counters),
-                     wall_s=time.perf_counter() - started, tables=detail)
+                     wall_s=time.perf_counter() - started, tables=detail,
+                     cascades=world.cascade.summary())

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twinworld.errors import SweepError
-from twinworld.results import BASE_COLUMNS, KPI_PREFIX, kpi_column, order_columns, param_column, read_runs
+from twinworld.results import BASE_COLUMNS, CASCADE_PREFIX, KPI_PREFIX, kpi_column, order_columns, param_column, read_runs
 
 __all__ = ["ResultStore", "BatchWriter", "BASE_COLUMNS", "MANIFEST_VERSION"]
 
@@ -211,7 +211,7 @@ class BatchWriter:
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             for key in row:
-                if key.startswith(KPI_PREFIX) and key not in self.kpis:
+                if key.startswith((KPI_PREFIX, CASCADE_PREFIX)) and key not in self.kpis:
                     self.kpis.append(key)
             self._rows.append(row)
         now = time.monotonic()

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from twinworld.errors import Problem, ScenarioError, TwinworldError
 from twinworld.scenario.contract import check_contract
 from twinworld.scenario.model import Scenario
+from twinworld.scenario.places import link_places
 from twinworld.scenario.registry import Registry, default_registry
 
 __all__ = ["load_scenario", "ScenarioFiles", "apply_overrides", "read_yaml"]
@@ -323,7 +324,8 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
         scenario = _prepare(scenario, registry, base / scenario.data_dir)
     except ScenarioError as err:
         raise ScenarioError([_locate(p, index) for p in problems + err.problems], file) from None
-    problems += check_contract(scenario, registry)
+    scenario, linked, places = link_places(scenario, registry)
+    problems += linked + [_at_coupling(p, places) for p in check_contract(scenario, registry)]
     if problems:
         raise ScenarioError([_locate(p, index) for p in problems], file)
     scenario._source = str(file.resolve()) if file else None
@@ -357,6 +359,16 @@ def _locate(problem: Problem, index: _Node) -> Problem:
     loc = [int(p) if p.isdigit() else p for p in problem.path.split(".")]
     line, column = index.find(loc)
     return Problem(problem.message, problem.path, line, column, problem.valid)
+
+
+def _at_coupling(problem: Problem, places: dict[str, tuple[int, str]]) -> Problem:
+    """A road place added for a coupling that is off the network is reported at the coupling."""
+    found = places.get(problem.path)
+    if found is None:
+        return problem
+    index, facility = found
+    return Problem(f"{facility}'s location: {problem.message}", f"couplings.{index}.consumer",
+                   valid=problem.valid)
 
 
 def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:

@@ -219,6 +219,20 @@ class Service:
         filled = [next(values) if p.startswith("{") else p for p in self.parts]
         return ".".join([system, *filled])
 
+    @property
+    def family(self) -> str:
+        """The fixed words before the first placeholder (``travel_min`` of ``travel_min.{a}.{b}``)."""
+        fixed = []
+        for part in self.parts:
+            if part.startswith("{"):
+                break
+            fixed.append(part)
+        return ".".join(fixed)
+
+    def is_family(self, rest: str) -> bool:
+        """``rest`` names every key of this service at once (its family, when it has placeholders)."""
+        return bool(self.element_types) and rest == self.family
+
     def match(self, rest: str, elements: Mapping[str, str]) -> list[str] | None:
         """The element names filling the placeholders if ``rest`` (a key without its system name)
         matches this pattern with names of ``elements`` (name -> element type), else None.
@@ -251,11 +265,14 @@ class Consumes:
     """Coupling kinds an element type accepts, and the capacity they act on.
 
     ``element_type`` :data:`SYSTEM` means the consumer may be the whole system (every element).
+    ``criticality`` (0-9) is how much its power matters: a grid bus feeding it is restored and
+    shed by it (a hospital 5, water pumps 4, traffic signals 3).
     """
 
     element_type: str
     kinds: tuple[str, ...]
     capacity: str
+    criticality: int = 0
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in COUPLING_KINDS]
@@ -299,6 +316,16 @@ class System:
         """
         raise NotImplementedError(f"{self.kind} cannot depend on another system's service")
 
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """Take a quantity a coupled provider published (a travel time between two places, a
+        count of casualties near a place, a hospital's occupancy), for the coupling ``kind``.
+
+        ``provider_elements`` are the element names of the provider's key (``("A", "B")`` for
+        ``roads.travel_min.A.B``); ``element`` is the consumer element the coupling names.
+        """
+        raise NotImplementedError(f"{self.kind} cannot take a {kind!r} quantity")
+
     def warm_start(self, state: ObservedState) -> None:
         """Start the run from an observed state (called before :meth:`start`)."""
         raise NotImplementedError(f"{self.kind} cannot start from an observed state")
@@ -327,6 +354,10 @@ class System:
 
 
 def _no_elements(config: Any) -> dict[str, str]:
+    return {}
+
+
+def _no_locations(config: Any) -> dict[str, tuple[float, float]]:
     return {}
 
 
@@ -367,6 +398,9 @@ class SystemPlugin:
     prepare
         Read file references at load time (through ``twinworld.feeds``), returning a config with
         the data inline or with content keys for the per-process cache. ``prepare(config, files)``.
+    locations
+        ``locations(config) -> {element: (lat, lon)}``: where its elements are on the region's
+        map, so couplings can match facilities to grid buses and road nodes by location.
     example
         ``example() -> {"name", "horizon", "system": section, "disruptions": [...],
         "strategies": {name: lever}}``: a small working use of the system (as system ``name``)
@@ -389,6 +423,7 @@ class SystemPlugin:
     check: Callable[[Any], list[Problem]] | None = None
     prepare: Callable[[Any, Any], Any] | None = None
     example: Callable[[], Mapping[str, Any]] | None = None
+    locations: Callable[[Any], Mapping[str, tuple[float, float]]] = _no_locations
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -425,6 +460,20 @@ class SystemPlugin:
             names = service.match(rest, elements)
             if names is not None:
                 return service, names
+        return None
+
+    def family_for(self, rest: str) -> Service | None:
+        """The declared service whose whole family ``rest`` names (``travel_min``), if any."""
+        return next((s for s in self.services if s.is_family(rest)), None)
+
+    def service_shaped(self, rest: str) -> Service | None:
+        """The declared service a key's shape fits (fixed words in place; element names not
+        checked): how a run tells a level from a quantity without the scenario's elements."""
+        words = rest.split(".")
+        for service in self.services:
+            parts = service.parts
+            if len(words) >= len(parts) and all(p.startswith("{") or p == w for p, w in zip(parts, words)):
+                return service
         return None
 
     def consumer_kinds(self, element_type: str) -> dict[str, str]:

@@ -33,9 +33,18 @@ def check(config: PowerGridConfig) -> list[Problem]:
         case = _case(config)
     except FeedError as err:
         return [Problem(str(err), "source")]
-    return [Problem(f"no bus {load.bus!r} in grid {case.name!r}", f"critical_loads.{i}.bus",
-                    valid=case.describe_ids("bus"))
-            for i, load in enumerate(config.critical_loads) if load.bus not in case.bus_aliases]
+    problems = [Problem(f"no bus {load.bus!r} in grid {case.name!r}", f"critical_loads.{i}.bus",
+                        valid=case.describe_ids("bus"))
+                for i, load in enumerate(config.critical_loads) if load.bus not in case.bus_aliases]
+    problems += [Problem(f"no bus {bus!r} in grid {case.name!r}", f"bus_locations.{bus}",
+                         valid=case.describe_ids("bus"))
+                 for bus in config.bus_locations if bus not in case.bus_aliases]
+    return problems
+
+
+def locations(config: PowerGridConfig) -> dict[str, tuple[float, float]]:
+    """Buses placed on the map by the section's ``bus_locations`` table."""
+    return dict(config.bus_locations)
 
 
 def elements(config: PowerGridConfig) -> dict[str, str]:
@@ -85,12 +94,14 @@ plugin = SystemPlugin(
                    "or transformer)", "generator": "a generating unit"},
     services=(Service("bus.{bus}", "1 while the bus is energised and its load served, 0 when dark",
                       kinds=("power",)),),
-    consumes=(Consumes("bus", ("power",), "the load served at the bus (fed from an upstream grid)"),),
+    consumes=(Consumes("bus", ("power",), "the load served at the bus (fed from an upstream grid)"),
+              Consumes("bus", ("priority",), "the bus's restoration and shedding priority")),
     observable=GridState,
     streams=STREAMS,
     check=check,
     prepare=prepare,
     example=example,
+    locations=locations,
     description="A power grid on the DC flow (PTDF/LODF): outages, cascades, island balancing, "
                 "load shedding with priorities and repair crews; publishes <name>.bus.<bus>.",
 )

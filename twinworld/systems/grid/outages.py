@@ -214,6 +214,6 @@ class OutagePlanner:
         labels = grid.engine.islands(grid.out).labels
         ends = {labels[grid.engine.f[k]], labels[grid.engine.t[k]]}
         near = np.isin(labels, list(ends)) & ~grid.energised
-        if rule == "critical_first":
-            return 0.0 if near[grid.critical].any() else 1.0
+        if rule == "critical_first":   # the most critical dark load it would bring back (0: none)
+            return -float(grid.priority[near].max(initial=0))
         return -float(np.maximum(grid.base_load_mw[near], 0.0).sum())

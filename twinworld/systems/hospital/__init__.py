@@ -64,6 +64,10 @@ def elements(config: HospitalRegionConfig) -> dict[str, str]:
     return {name: "hospital" for name in config.hospital_names()}
 
 
+def locations(config: HospitalRegionConfig) -> dict[str, tuple[float, float]]:
+    return {h.name: h.location for h in config.hospitals if h.location is not None}
+
+
 plugin = SystemPlugin(
     kind="hospital_region",
     config=HospitalRegionConfig,
@@ -79,12 +83,17 @@ plugin = SystemPlugin(
         Service("occupancy.{hospital}", "beds in use / staffed beds at the start", unit="share",
                 high=math.inf, kinds=("priority",)),
     ),
-    consumes=(Consumes("hospital", ("power", "supply"), "ward and ICU beds of the hospital"),
-              Consumes(SYSTEM, ("power", "supply"), "ward and ICU beds of every hospital")),
+    consumes=(Consumes("hospital", ("power", "supply"), "ward and ICU beds of the hospital", criticality=5),
+              Consumes(SYSTEM, ("power", "supply"), "ward and ICU beds of every hospital", criticality=5),
+              Consumes(SYSTEM, ("road_travel",), "ambulance travel times between hospitals (transfers)"),
+              Consumes("hospital", ("casualties",), "emergency arrivals: the injured brought to it"),
+              Consumes(SYSTEM, ("casualties",), "emergency arrivals: the injured, at the hospital they are "
+                                                "brought to")),
     observable=HospitalRegionState,
     streams=STREAMS,
     check=check,
     prepare=prepare,
     example=example,
+    locations=locations,
     description="Hospitals with ward and ICU beds, emergency and elective arrivals, boarding and transfers.",
 )

@@ -82,6 +82,11 @@ def elements(config: PortConfig) -> dict[str, str]:
     return {name: "berth" for name in config.berth_names()}
 
 
+def locations(config: PortConfig) -> dict[str, tuple[float, float]]:
+    """Every berth at the terminal's location (when given)."""
+    return {} if config.location is None else {name: config.location for name in config.berth_names()}
+
+
 plugin = SystemPlugin(
     kind="port",
     config=PortConfig,
@@ -95,13 +100,16 @@ plugin = SystemPlugin(
         Service("open", "1 while the port works, 0 while the whole port is closed", kinds=("port_supply",)),
         Service("queue", "vessels waiting at the anchorage", unit="vessels", high=math.inf,
                 kinds=("port_supply",)),
+        Service("wait_h", "expected anchorage wait of a vessel arriving now (queue x mean berth time / "
+                "working berths)", unit="h", high=math.inf, kinds=("port_supply",)),
     ),
-    consumes=(Consumes("berth", ("power",), "quay crane moves per hour at the berth"),
-              Consumes(SYSTEM, ("power",), "quay crane moves per hour at every berth")),
+    consumes=(Consumes("berth", ("power",), "quay crane moves per hour at the berth", criticality=2),
+              Consumes(SYSTEM, ("power",), "quay crane moves per hour at every berth", criticality=2)),
     observable=PortState,
     streams=STREAMS,
     prepare=prepare,
     example=example,
+    locations=locations,
     description="A container port: anchorage queue, berths with quay cranes, yard and truck gate; "
                 "arrivals from a schedule, a fitted distribution or AIS port calls.",
 )
