@@ -18,7 +18,7 @@ from twinworld.scenario import Scenario, load_scenario
 
 __version__ = "0.1.0"
 
-__all__ = ["load_scenario", "run", "sweep", "rank", "Scenario", "RunResult", "TwinworldError",
+__all__ = ["load_scenario", "run", "sweep", "rank", "optimize", "Scenario", "RunResult", "TwinworldError",
            "ScenarioError", "__version__"]
 
 
@@ -32,3 +32,9 @@ def rank(*args: Any, **kwargs: Any) -> Any:
     """Rank strategies of a finished sweep (see :func:`twinworld.analysis.rank`)."""
     from twinworld.analysis import rank as _rank
     return _rank(*args, **kwargs)
+
+
+def optimize(*args: Any, **kwargs: Any) -> Any:
+    """Search a scenario's levers (see :func:`twinworld.optimize.optimize`)."""
+    from twinworld.optimize import optimize as _optimize
+    return _optimize(*args, **kwargs)

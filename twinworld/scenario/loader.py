@@ -381,6 +381,8 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
     for path, kpi in named:
         if kpi is not None and kpi not in known_kpis:
             problems.append(Problem(f"unknown KPI {kpi!r}", path, valid=", ".join(known_kpis)))
+    from twinworld.scenario.levers import check_levers
+    problems += check_levers(scenario, known_kpis)
     for i, coupling in enumerate(scenario.couplings):
         for end in ("provider", "consumer"):
             system = target_system(getattr(coupling, end))

@@ -15,6 +15,7 @@ from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, Seria
                       SerializeAsAny, ValidationInfo, WithJsonSchema, field_validator)
 
 from twinworld.params import Duration, Param, param
+from twinworld.scenario.levers import LeverSettings
 from twinworld.scenario.registry import Registry, default_registry
 from twinworld.systems.base import (DisruptionConfig, Frozen, StrategyConfig, SystemConfig,
                                     target_system)
@@ -184,6 +185,8 @@ class Scenario(Frozen):
     kpis: list[str] = []
     sweep: SweepSettings = SweepSettings()
     ranking: RankingSettings = RankingSettings()
+    levers: LeverSettings | None = Field(None, description="strategy settings an optimiser may vary "
+                                                           "(twinworld optimize)")
     _source: str | None = PrivateAttr(default=None)
     _registry: Registry | None = PrivateAttr(default=None)
     _resolved: bool = PrivateAttr(default=False)   # set by resolve(): no distributions left
