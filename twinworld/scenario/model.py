@@ -140,7 +140,7 @@ class SweepSettings(Frozen):
     """How many sampled scenarios, which design, how many replications (used by ``sweep``)."""
 
     scenarios: int = Field(100, ge=1)
-    design: Literal["mc", "lhs", "factorial", "csv"] = "lhs"
+    design: Literal["mc", "lhs", "factorial", "csv", "sobol"] = "lhs"
     replications: int = Field(1, ge=1)
     levels: dict[str, list[float]] | None = Field(
         None, description="factorial design: parameter path -> the values to combine")
