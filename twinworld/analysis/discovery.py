@@ -399,8 +399,9 @@ def _words(strategy: str, rule: str, failures: int, runs: int, finding: Finding,
         return (f"{head}; no parameter region concentrates the failures (the search found no box "
                 f"worth a restriction).")
     holm_note = f", Holm-corrected over {tested} strategies" if tested > 1 else ""
-    held = (f"on {test.inside + test.outside} held-out runs it fails in {test.density:.0%} of those "
-            f"there (density, {_pct(*test.density_ci)}) against {test.outside_rate:.0%} elsewhere")
+    held = (f"on {test.inside + test.outside} held-out runs it fails in {test.density:.0%} of the "
+            f"{test.inside} inside the box (density, {_pct(*test.density_ci)}) against "
+            f"{test.outside_rate:.0%} outside")
     if not finding.significant:
         return (f"{head}; no parameter region concentrates the failures: the best box found on half "
                 f"of the scenario samples ({box.describe()}) did not hold on the other half ({held}; "

@@ -6,9 +6,9 @@
 """
 
 from twinworld.optimize.evaluate import EvaluationOptions, ObjectiveSpec
-from twinworld.optimize.search import OptimizeOptions, OptimizeResult, optimize
+from twinworld.optimize.search import OptimizeOptions, OptimizeResult, load_optimization, optimize
 from twinworld.optimize.space import LeverSpace, candidate_key
 from twinworld.optimize.store import OptimizeError
 
 __all__ = ["optimize", "OptimizeOptions", "OptimizeResult", "EvaluationOptions", "ObjectiveSpec",
-           "OptimizeError", "LeverSpace", "candidate_key"]
+           "OptimizeError", "LeverSpace", "candidate_key", "load_optimization"]

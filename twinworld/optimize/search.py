@@ -30,7 +30,7 @@ from twinworld.optimize.space import LeverSpace, candidate_key
 from twinworld.optimize.store import OPTIMIZE_VERSION, OptimizeError, OptimizeStore
 from twinworld.scenario.levers import LeverSettings, Objective, candidate_parts, starting_points
 
-__all__ = ["optimize", "OptimizeOptions", "OptimizeResult", "objective_specs"]
+__all__ = ["optimize", "OptimizeOptions", "OptimizeResult", "objective_specs", "load_optimization"]
 
 
 @dataclass(frozen=True)
@@ -371,8 +371,8 @@ def _manifest(scenario: Any, settings: LeverSettings, objectives: list[Objective
             "template": settings.strategy,
             "levers": {name: lever.model_dump(mode="json", exclude_none=True)
                        for name, lever in settings.vary.items()},
-            "objectives": [{"kpi": o.kpi, "risk": o.risk, "direction": o.direction, "label": o.label}
-                           for o in objectives],
+            "objectives": [{"kpi": o.kpi, "risk": o.risk, "direction": o.direction,
+                            "cvar_alpha": o.cvar_alpha, "label": o.label} for o in objectives],
             "search": settings.search.model_dump(mode="json"),
             "created": old.get("created", _now()), "complete": False}
 
@@ -426,3 +426,22 @@ def _now() -> str:
 def with_evaluation(options: OptimizeOptions, **changes: Any) -> OptimizeOptions:
     """``options`` with some evaluation settings changed (executor, workers, progress ...)."""
     return replace(options, evaluation=replace(options.evaluation, **changes))
+
+
+def load_optimization(folder: str | Path) -> OptimizeResult:
+    """Read a finished optimisation folder back (no runs, no search)."""
+    store = OptimizeStore(folder)
+    manifest = store.read_manifest()
+    if manifest is None or not (store.root / "candidates.parquet").exists():
+        raise OptimizeError(f"{store.root}: no finished optimisation here (optimize.json and "
+                            "candidates.parquet); run `twinworld optimize SCENARIO --out DIR`")
+    objectives = [ObjectiveSpec(o["kpi"], o["risk"], o["direction"], float(o.get("cvar_alpha", 0.9)))
+                  for o in manifest["objectives"]]
+    candidates = pd.read_parquet(store.root / "candidates.parquet")
+    pareto = pd.read_parquet(store.root / "pareto.parquet")
+    reference = pd.read_parquet(store.root / "reference.parquet")
+    history = pd.read_csv(store.root / "history.csv")
+    runs = int(manifest.get("search", {}).get("scenarios", 0)) * int(
+        manifest.get("search", {}).get("replications", 1)) * len(candidates)
+    return OptimizeResult(store.root, list(manifest["levers"]), objectives, candidates, pareto, reference,
+                          history, len(candidates), runs, 0, str(manifest.get("stopped", "")))
