@@ -125,7 +125,10 @@ def objective_specs(scenario: Any, settings: LeverSettings,
 
     listed = [_parse_objective(o) for o in override] if override else list(settings.objectives)
     if not listed:
-        listed = [Objective(kpi=scenario.ranking.primary, risk=scenario.ranking.risk)]
+        primary = scenario.ranking.primary or (scenario.kpis[0] if scenario.kpis else None)
+        if primary is None:
+            raise OptimizeError("no objectives: list levers.objectives, or set ranking.primary")
+        listed = [Objective(kpi=primary, risk=scenario.ranking.risk)]
     known = declared_kpis(scenario)
     specs = []
     for objective in listed:

@@ -201,22 +201,25 @@ def _split(path: str, parts: dict[str, tuple[StrategyConfig, ...]]) -> tuple[str
     return system, indices[which], rest
 
 
-def _get(data: Any, rest: Sequence[str], model: type[BaseModel] | None) -> Any:
+def _get(data: Any, rest: Sequence[str]) -> Any:
+    """The value at ``rest`` inside a strategy part (a model, or its data), by field and index."""
     node = data
     for i, key in enumerate(rest):
-        if isinstance(node, list):
+        if isinstance(node, (list, tuple)):
             if not key.isdigit() or int(key) >= len(node):
                 raise LeverPathError(f"{'.'.join(rest[:i + 1])}: index out of range "
                                      f"(there are {len(node)} items)")
             node = node[int(key)]
-        elif isinstance(node, dict):
-            if key not in node:
-                close = difflib.get_close_matches(key, list(node), n=1)
-                raise LeverPathError(f"no field {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-                                     + f" (fields: {', '.join(node)})")
-            node = node[key]
-        else:
+            continue
+        fields = list(type(node).model_fields) if isinstance(node, BaseModel) else (
+            list(node) if isinstance(node, dict) else None)
+        if fields is None:
             raise LeverPathError(f"{'.'.join(rest[:i])} is a value, not a mapping or list")
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            raise LeverPathError(f"no field {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                                 + f" (fields: {', '.join(fields)})")
+        node = getattr(node, key) if isinstance(node, BaseModel) else node[key]
     return node
 
 
@@ -239,8 +242,8 @@ def _lever_data(lever: StrategyConfig) -> dict[str, Any]:
 def lever_value_at(parts: dict[str, tuple[StrategyConfig, ...]], path: str) -> Any:
     """The value a strategy sets at a lever's ``field`` (raises LeverPathError if it has none)."""
     system, index, rest = _split(path, parts)
-    value = _get(_lever_data(parts[system][index]), rest, type(parts[system][index]))
-    if isinstance(value, (dict, list)):
+    value = _get(parts[system][index], rest)
+    if isinstance(value, (dict, list, tuple, BaseModel)):
         raise LeverPathError(f"{path} holds a {'mapping' if isinstance(value, dict) else 'list'}, "
                              "not a single setting")
     return value
@@ -258,7 +261,7 @@ def candidate_parts(template: dict[str, tuple[StrategyConfig, ...]], levers: dic
     data: dict[str, list[dict[str, Any]]] = {s: [_lever_data(p) for p in ps] for s, ps in template.items()}
     for name, lever in levers.items():
         system, index, rest = _split(lever.field, template)
-        _get(data[system][index], rest, None)
+        _get(data[system][index], rest)
         _set(data[system][index], rest, values[name])
     out: dict[str, tuple[StrategyConfig, ...]] = {}
     for system, items in data.items():
@@ -318,6 +321,8 @@ def check_levers(scenario: Any, known_kpis: Sequence[str]) -> list[Problem]:
     template = scenario.strategies[settings.strategy]
     problems = [p for name, lever in settings.vary.items()
                 for p in _check_field(scenario, template, name, lever)]
+    if not problems:
+        problems += _check_fixed(settings, template)
     if not problems:  # trying range ends needs every field to resolve
         for name, lever in settings.vary.items():
             problems += _check_values(scenario, template, name, lever)
@@ -333,9 +338,9 @@ def check_levers(scenario: Any, known_kpis: Sequence[str]) -> list[Problem]:
         if same[0] != i:
             problems.append(Problem(f"objective {objective.kpi} / {objective.risk} is listed twice",
                                     f"levers.objectives.{i}"))
-    if not kpis and scenario.ranking.primary is None:
-        problems.append(Problem("no objectives: list some, or set ranking.primary", "levers.objectives",
-                                valid="e.g. [{kpi: patients_turned_away, risk: cvar}]"))
+    if not kpis and scenario.ranking.primary is None and not scenario.kpis:
+        problems.append(Problem("no objectives: list some (or set ranking.primary, or kpis)",
+                                "levers.objectives", valid="e.g. [{kpi: patients_turned_away, risk: cvar}]"))
     return problems
 
 
@@ -351,6 +356,19 @@ def _check_field(scenario: Any, template: dict[str, tuple[StrategyConfig, ...]],
                         "(a distribution); a lever must be a setting the planner chooses",
                         where, valid="a fixed value in the template")]
     return []
+
+
+def _check_fixed(settings: LeverSettings, template: dict[str, tuple[StrategyConfig, ...]]) -> list[Problem]:
+    """Candidates must be fixed strategies: no distribution left in the template's other settings."""
+    from twinworld.scenario.uncertain import _walk
+
+    uncertain = [path for system, parts in template.items() for j, part in enumerate(parts)
+                 for path, _ in _walk(part, f"{system}.{part.kind}" + (f".{j}" if len(parts) > 1 else ""))]
+    if not uncertain:
+        return []
+    return [Problem(f"the template strategy {settings.strategy!r} has uncertain settings "
+                    f"({', '.join(uncertain)}); every candidate must be a fixed strategy",
+                    "levers.strategy", valid="a strategy with fixed values")]
 
 
 def _check_values(scenario: Any, template: dict[str, tuple[StrategyConfig, ...]], name: str,
