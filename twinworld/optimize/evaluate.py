@@ -113,7 +113,12 @@ def run_batch(scenario: Any, strategies: Mapping[str, Any], folder: Path, design
 
     Returns the runs as the results store holds them (one row per run).
     """
-    batch = scenario.model_copy(update={"strategies": dict(strategies), "name": label})
+    from twinworld.scenario.model import RankingSettings
+
+    # Only what the runs depend on: the search's settings and the ranking may change between
+    # calls without invalidating evaluations already made.
+    batch = scenario.model_copy(update={"strategies": dict(strategies), "name": label, "levers": None,
+                                        "ranking": RankingSettings(), "description": ""})
     return sweep_runs(batch, folder, options=options, design="csv", design_csv=design_csv,
                       replications=replications)
 
