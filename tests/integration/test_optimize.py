@@ -80,6 +80,30 @@ def test_rerun_resumes_without_recomputing_and_more_generations_continue(tmp_pat
     pd.testing.assert_frame_equal(loaded.pareto, longer.pareto)
 
 
+@pytest.mark.parametrize("objectives, algorithm", [
+    (["cost:mean"], "GA"),
+    (["cost:mean", "cost:cvar", "cost:p90", "served:mean"], "NSGA3")])
+def test_one_objective_and_many_objectives(tmp_path, objectives, algorithm, monkeypatch):
+    from twinworld.optimize import search
+
+    used = []
+    original = search._algorithm
+    monkeypatch.setattr(search, "_algorithm", lambda *a: used.append(original(*a)) or used[-1])
+    options = OptimizeOptions(evaluation=INPROCESS.evaluation, objectives=tuple(objectives), progress=False)
+    result = optimize(_load(_scenario()), tmp_path / "opt", options=options)
+    assert type(used[0]).__name__ == algorithm
+    assert result.labels == [o.replace(":", " ").replace("cvar", "CVaR90") for o in objectives]
+    if len(objectives) == 1:  # the front of one objective is its best candidate(s)
+        best = result.candidates["cost mean"].min()
+        assert (result.pareto["cost mean"] == best).all() and len(result.pareto) >= 1
+        assert result.choose() in result.pareto.index
+
+
+def test_budget_below_one_generation_is_refused(tmp_path):
+    with pytest.raises(OptimizeError, match="below one generation"):
+        optimize(_load(_scenario(max_evaluations=3)), tmp_path / "opt", options=INPROCESS)
+
+
 def test_a_folder_of_another_scenario_is_refused(tmp_path):
     optimize(_load(_scenario()), tmp_path / "opt", options=INPROCESS)
     other = _scenario()

@@ -158,7 +158,11 @@ def _settings(scenario: Any, options: OptimizeOptions) -> LeverSettings:
                             "strategy settings to vary (see docs/optimize.md)")
     updates = {k: getattr(options, k) for k in ("generations", "population", "max_evaluations",
                                                 "scenarios", "seed") if getattr(options, k) is not None}
-    return settings.model_copy(update={"search": settings.search.model_copy(update=updates)})
+    search = settings.search.model_copy(update=updates)
+    if search.max_evaluations is not None and search.max_evaluations < search.population:
+        raise OptimizeError(f"max_evaluations {search.max_evaluations} is below one generation "
+                            f"({search.population} candidates); raise it or lower the population")
+    return settings.model_copy(update={"search": search})
 
 
 def _fingerprint(base: Any, plan: Any) -> str:
