@@ -119,6 +119,7 @@ def run_batch(scenario: Any, strategies: Mapping[str, Any], folder: Path, design
     # calls without invalidating evaluations already made.
     batch = scenario.model_copy(update={"strategies": dict(strategies), "name": label, "levers": None,
                                         "ranking": RankingSettings(), "description": ""})
+    batch._source = None  # not the planner's file: the sweep writes it out whole, without re-reading
     return sweep_runs(batch, folder, options=options, design="csv", design_csv=design_csv,
                       replications=replications)
 
