@@ -99,6 +99,15 @@ def test_one_objective_and_many_objectives(tmp_path, objectives, algorithm, monk
         assert result.choose() in result.pareto.index
 
 
+def test_the_same_search_whatever_the_executor(tmp_path):
+    here = optimize(_load(_scenario(generations=1)), tmp_path / "inprocess", options=INPROCESS)
+    dask = OptimizeOptions(evaluation=EvaluationOptions(executor="dask", workers=2, progress=False),
+                           progress=False)
+    there = optimize(_load(_scenario(generations=1)), tmp_path / "dask", options=dask)
+    pd.testing.assert_frame_equal(here.candidates, there.candidates)
+    pd.testing.assert_frame_equal(here.reference, there.reference)
+
+
 def test_budget_below_one_generation_is_refused(tmp_path):
     with pytest.raises(OptimizeError, match="below one generation"):
         optimize(_load(_scenario(max_evaluations=3)), tmp_path / "opt", options=INPROCESS)
