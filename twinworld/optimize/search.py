@@ -136,7 +136,8 @@ def objective_specs(scenario: Any, settings: LeverSettings,
             raise OptimizeError(f"unknown KPI {objective.kpi!r} in the objectives; KPIs: {', '.join(known)}")
         kpi = scenario.registry.kpi(objective.kpi.split(".")[-1])
         specs.append(ObjectiveSpec(objective.kpi, objective.risk or scenario.ranking.risk,
-                                   str(kpi.direction) if kpi else "minimize", scenario.ranking.cvar_alpha))
+                                   str(getattr(kpi.direction, "value", kpi.direction)) if kpi else "minimize",
+                                   scenario.ranking.cvar_alpha))
     return specs
 
 
