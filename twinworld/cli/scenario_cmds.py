@@ -15,7 +15,7 @@ from twinworld.cli.app import console
 from twinworld.errors import ScenarioError
 from twinworld.experiments.run import run as run_one
 from twinworld.scenario.loader import load_scenario
-from twinworld.scenario.registry import default_registry
+from twinworld.results import KpiDefinition, kpi_definitions
 from twinworld.scenario.schema import scenario_json_schema
 from twinworld.scenario.uncertain import sample_values, uncertainties
 from twinworld.units import format_hours
@@ -33,16 +33,16 @@ def _fmt(value: float) -> str:
     return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
 
 
-def _kpi_table(results: dict[str, dict[str, float]], kpis: list[str], title: str) -> Table:
-    registry = default_registry()
+def _kpi_table(results: dict[str, dict[str, float]], kpis: list[str], title: str,
+               definitions: dict[str, KpiDefinition]) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("KPI")
     table.add_column("better", justify="center")
     for strategy in results:
         table.add_column(strategy, justify="right")
     for kpi in kpis:
-        definition = registry.kpi(kpi.split(".")[-1])
-        direction = definition.direction if definition else "minimize"
+        definition = definitions.get(kpi)
+        direction = definition.direction.value if definition else "minimize"
         values = [results[s].get(kpi, math.nan) for s in results]
         finite = [v for v in values if not math.isnan(v)]
         best = (min(finite) if direction == "minimize" else max(finite)) if finite else None
@@ -88,7 +88,8 @@ def run(
             results[name] = result.kpis
             detail[name] = result
     kpis = loaded.kpis or list(next(iter(results.values())))
-    console.print(_kpi_table(results, kpis, f"{loaded.name} — seed {seed}"))
+    definitions = {d.name: d for d in kpi_definitions(loaded)}
+    console.print(_kpi_table(results, kpis, f"{loaded.name} — seed {seed}", definitions))
     wall = sum(r.wall_s for r in detail.values())
     console.print(f"[dim]{len(names)} run(s) in {wall:.2f} s[/]")
     if out is not None:

@@ -23,7 +23,7 @@ def sweep(
                                             help="Scenario samples (default: the file's sweep.scenarios)."),
     replications: Optional[int] = typer.Option(None, "--replications", "-r", min=1,
                                                help="Replications per sample and strategy."),
-    design: Optional[str] = typer.Option(None, "--design", help="mc | lhs | factorial | csv."),
+    design: Optional[str] = typer.Option(None, "--design", help="mc | lhs | factorial | csv | sobol."),
     design_csv: Optional[Path] = typer.Option(None, "--design-csv", help="CSV of samples (csv design)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
                                           help="Worker processes (default: every core)."),

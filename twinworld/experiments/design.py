@@ -13,7 +13,11 @@ choice stays a choice whatever the design.
 - ``factorial``: every combination of the values listed in ``sweep.levels`` (parameters not listed
   stay at their median);
 - ``csv``: one row per sample from a user's file, one column per parameter path (``param.``
-  prefix optional); parameters without a column stay at their median.
+  prefix optional); parameters without a column stay at their median;
+- ``sobol``: Saltelli's scheme on a scrambled Sobol' sequence (SALib), for Sobol' sensitivity
+  indices: ``scenarios`` is the base sample N (rounded up to a power of two) and the design holds
+  N x (D + 2) samples for D parameters, in SALib's order (per base sample: A, then A with each
+  column j from B, then B). :func:`twinworld.analysis.sensitivity.sobol_indices` reads it back.
 
 Seeds: the run seed of sample ``i``, replication ``r`` comes from
 ``SeedSequence(scenario.seed, spawn_key=(i, r))`` and is the same for every strategy (common
@@ -35,9 +39,9 @@ from twinworld.errors import SweepError
 from twinworld.params import Dist
 from twinworld.scenario.uncertain import uncertainties
 
-__all__ = ["DESIGNS", "Design", "RunSpec", "make_design", "run_seed", "run_id"]
+__all__ = ["DESIGNS", "Design", "RunSpec", "make_design", "run_seed", "run_id", "saltelli", "sobol_base"]
 
-DESIGNS = ("mc", "lhs", "factorial", "csv")
+DESIGNS = ("mc", "lhs", "factorial", "csv", "sobol")
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,23 @@ def latin_hypercube(dists: Sequence[Dist], paths: Sequence[str], n: int, seed: i
     return _to_values(dists, quantiles)
 
 
+def sobol_base(n: int) -> int:
+    """The Sobol' base sample of a request for ``n``: the next power of two (at least 2)."""
+    return max(2, 1 << max(0, int(n) - 1).bit_length())
+
+
+def saltelli(dists: Sequence[Dist], paths: Sequence[str], n: int, seed: int) -> np.ndarray:
+    """Saltelli's sample (first and total order) on quantiles, mapped through each distribution."""
+    from SALib.sample import sobol as sobol_sample
+
+    if not dists:
+        raise SweepError("a sobol design needs uncertain parameters; this scenario has none")
+    problem = {"num_vars": len(dists), "names": list(paths), "bounds": [[0.0, 1.0]] * len(dists)}
+    quantiles = sobol_sample.sample(problem, sobol_base(n), calc_second_order=False, scramble=True,
+                                    seed=int(seed) % 2**32)
+    return _to_values(dists, np.clip(quantiles, 0.0, np.nextafter(1.0, 0.0)))
+
+
 def factorial(dists: Mapping[str, Dist], levels: Mapping[str, Sequence[float]]) -> np.ndarray:
     """Every combination of the listed levels; unlisted parameters at their median."""
     unknown = sorted(set(levels) - set(dists))
@@ -229,6 +250,8 @@ def make_design(scenario: Any, *, kind: str | None = None, scenarios: int | None
         values = monte_carlo(list(dists.values()), n, scenario.seed)
     elif kind == "lhs":
         values = latin_hypercube(list(dists.values()), paths, n, scenario.seed)
+    elif kind == "sobol":
+        values = saltelli(list(dists.values()), paths, n, scenario.seed)
     elif kind == "factorial":
         values = factorial(dists, levels if levels is not None else (settings.levels or {}))
     elif design_csv is not None:

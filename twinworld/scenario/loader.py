@@ -392,6 +392,8 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
     for path, kpi in named:
         if kpi is not None and kpi not in known_kpis:
             problems.append(Problem(f"unknown KPI {kpi!r}", path, valid=", ".join(known_kpis)))
+    from twinworld.scenario.levers import check_levers
+    problems += check_levers(scenario, known_kpis)
     labels = [scenario.disruption_label(i) for i in range(len(scenario.disruptions))]
     for i, label in enumerate(labels):
         if label in scenario.systems or labels.count(label) > 1 and labels.index(label) != i:

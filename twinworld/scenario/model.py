@@ -16,6 +16,7 @@ from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, Seria
                       SerializeAsAny, ValidationInfo, WithJsonSchema, field_validator)
 
 from twinworld.params import Dist, Duration, duration, param
+from twinworld.scenario.levers import LeverSettings
 from twinworld.scenario.registry import Registry, default_registry
 from twinworld.systems.base import (DisruptionConfig, Frozen, StrategyConfig, SystemConfig,
                                     target_system)
@@ -153,7 +154,7 @@ class SweepSettings(Frozen):
     """How many sampled scenarios, which design, how many replications (used by ``sweep``)."""
 
     scenarios: int = Field(100, ge=1)
-    design: Literal["mc", "lhs", "factorial", "csv"] = "lhs"
+    design: Literal["mc", "lhs", "factorial", "csv", "sobol"] = "lhs"
     replications: int = Field(1, ge=1)
     levels: dict[str, list[float]] | None = Field(
         None, description="factorial design: parameter path -> the values to combine")
@@ -200,6 +201,8 @@ class Scenario(Frozen):
     kpis: list[str] = []
     sweep: SweepSettings = SweepSettings()
     ranking: RankingSettings = RankingSettings()
+    levers: LeverSettings | None = Field(None, description="strategy settings an optimiser may vary "
+                                                           "(twinworld optimize)")
     _source: str | None = PrivateAttr(default=None)
     _registry: Registry | None = PrivateAttr(default=None)
     _resolved: bool = PrivateAttr(default=False)   # set by resolve(): no distributions left
