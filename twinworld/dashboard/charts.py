@@ -56,7 +56,7 @@ def box_figure(stats: pd.DataFrame, kpi: str, unit: str, direction: str, colours
         return empty_figure("no finished runs match the filters")
     fig = go.Figure()
     for row in stats.itertuples(index=False):
-        fig.add_trace(go.Box(name=row.strategy, q1=[row.q1], median=[row.median], q3=[row.q3],
+        fig.add_trace(go.Box(name=row.strategy, x=[row.strategy], q1=[row.q1], median=[row.median], q3=[row.q3],
                              lowerfence=[row.p10], upperfence=[row.p90], mean=[row.mean],
                              marker_color=colours.get(row.strategy), boxmean=True, showlegend=False,
                              hoverinfo="y+name"))
@@ -92,8 +92,9 @@ def regret_figure(regret: pd.DataFrame, kpi: str, unit: str, colours: dict[str, 
         fig.add_trace(go.Bar(x=regret["strategy"], y=regret[column], name=column.replace("_", " "),
                              marker_color=[colours.get(s) for s in regret["strategy"]], opacity=opacity,
                              text=[f"P(best) {p:.0%}" if column == "mean_regret" else "" for p in regret["p_best"]],
-                             textposition="outside", hovertemplate="%{x}: %{y:.3g}<extra>" + column + "</extra>"))
-    fig.update_layout(barmode="group")
+                             textposition="outside", textfont=dict(size=12, color="#37474f"),
+                             cliponaxis=False, hovertemplate="%{x}: %{y:.3g}<extra>" + column + "</extra>"))
+    fig.update_layout(barmode="group", uniformtext=dict(minsize=11, mode="show"))
     fig.update_yaxes(title=f"regret in {kpi}{f' ({unit})' if unit else ''}")
     return _base(fig, 300, title="Regret: how much worse than the best strategy of the same scenario")
 
@@ -145,8 +146,10 @@ def timeline_figure(events: pd.DataFrame, horizon_h: float, now_h: float | None 
                                      marker=dict(size=10, color=_KIND_COLOURS.get(kind), symbol="diamond",
                                                  line=dict(color="white", width=1)),
                                      hovertext=hover, hoverinfo="text"))
-        fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1])
-        _base(fig, 120 + 46 * len(lanes), title="Cascade timeline")
+        fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1], ticks="", showline=False)
+        _base(fig, 150 + 46 * len(lanes), title="Cascade timeline")
+        fig.update_layout(legend=dict(orientation="h", y=-0.35, yanchor="top", x=0, font=dict(size=11)),
+                          margin=dict(b=90))
     if now_h is not None:
         fig.add_vline(x=now_h / scale, line=dict(color="#263238", width=1.5, dash="dash"))
     fig.update_xaxes(title=unit, range=[0, horizon_h / scale])
@@ -160,11 +163,15 @@ def series_figure(series: list[tuple[str, pd.DataFrame]], horizon_h: float, now_
     scale, unit = _time_axis(horizon_h)
     fig = make_subplots(rows=len(series), cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=[title for title, _ in series])
+    shown: dict[str, str] = {}
     for row, (_, frame) in enumerate(series, start=1):
-        for i, column in enumerate(frame.columns):
-            fig.add_trace(go.Scatter(x=frame.index / scale, y=frame[column], mode="lines", name=str(column),
-                                     line=dict(width=1.6, color=_PALETTE[i % len(_PALETTE)]),
-                                     legendgroup=f"row{row}", showlegend=False,
+        for column in frame.columns:
+            label = str(column)
+            first = label not in shown
+            colour = shown.setdefault(label, _PALETTE[len(shown) % len(_PALETTE)])
+            fig.add_trace(go.Scatter(x=frame.index / scale, y=frame[column], mode="lines", name=label,
+                                     line=dict(width=1.6, color=colour),
+                                     legendgroup=label, showlegend=first,
                                      hovertemplate=f"{column}: %{{y:.3g}}<extra></extra>"), row=row, col=1)
     fig.add_vline(x=now_h / scale, line=dict(color="#263238", width=1.5, dash="dash"))
     fig.update_xaxes(title=unit, row=len(series), col=1)

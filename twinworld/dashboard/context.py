@@ -85,7 +85,8 @@ def _load(path: Path, origin: str) -> Loaded:
     try:
         return Loaded(load_scenario(path), origin=origin)
     except TwinworldError as err:
-        return Loaded(error=f"{origin}: {err}", origin=origin)
+        text = str(err)
+        return Loaded(error=text if text.startswith(str(path)) else f"{origin}: {text}", origin=origin)
     except OSError as err:
         return Loaded(error=f"{origin}: cannot read {path} ({err.strerror or err})", origin=origin)
 

@@ -158,9 +158,8 @@ def _frame(fig: go.Figure, geographic: bool, facilities: pd.DataFrame, segments:
     fig.update_xaxes(**axis)
     fig.update_yaxes(**axis)
     if geographic:
-        lats = pd.concat([facilities["y"], segments["y0"], segments["y1"],
-                          pd.Series([y for ys in areas["ys"] for y in ys], dtype=float)])
-        mid = float(lats.mean()) if len(lats) else 0.0
+        lats = [*facilities["y"], *segments["y0"], *segments["y1"], *(y for ys in areas["ys"] for y in ys)]
+        mid = float(np.mean(lats)) if lats else 0.0
         # Equal ground distances on both axes: a degree of longitude is cos(latitude) as long.
         fig.update_yaxes(scaleanchor="x", scaleratio=1.0 / max(0.05, math.cos(math.radians(mid))))
     else:

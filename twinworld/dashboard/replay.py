@@ -156,17 +156,25 @@ _PAINTERS = {"road_network": _paint_roads, "hospital_region": _paint_hospitals, 
 
 
 # ------------------------------------------------------------------------------ running --
+def _sample(world: Any, store: dict[str, tuple[list, list]]) -> None:
+    """Record each road system's link densities and closures now (read-only)."""
+    for name, system in world.systems.items():
+        if getattr(system, "kind", "") != "road_network" or system.engine is None:
+            continue
+        engine = system.engine
+        storage = np.maximum(np.asarray(engine.storage, float), 1e-9)
+        density, closed = store.setdefault(name, ([], []))
+        density.append(np.asarray(engine.occ, float) / storage)
+        closed.append(~np.asarray(engine.is_open, bool))
+
+
 def _probe(world: Any, times_h: np.ndarray, store: dict[str, tuple[list, list]]):
-    """Sample road links at ``times_h`` (read-only: advances no engine, draws no numbers)."""
-    roads = {name: s for name, s in world.systems.items() if getattr(s, "kind", "") == "road_network"}
+    """Sample at ``times_h`` before the horizon (advances no engine, draws no numbers)."""
     for t in times_h:
+        if t >= world.horizon_h:
+            return
         yield world.env.timeout(max(0.0, float(t) - world.env.now))
-        for name, system in roads.items():
-            engine = system.engine
-            storage = np.maximum(np.asarray(engine.storage, float), 1e-9)
-            density, closed = store.setdefault(name, ([], []))
-            density.append(np.asarray(engine.occ, float) / storage)
-            closed.append(~np.asarray(engine.is_open, bool))
+        _sample(world, store)
 
 
 def _kpis(world: Any) -> dict[str, float]:
@@ -204,7 +212,7 @@ def replay_run(scenario: Any, strategy: str, *, seed: int | None = None,
         ``seed`` when omitted) and the simulation streams' seed (a sweep passes
         ``SeedSequence(seed)``).
     frames
-        Moments sampled for the map (evenly over the horizon, both ends included).
+        Intervals the horizon is cut into for the map: ``frames + 1`` moments, both ends included.
     """
     from twinworld.experiments.run import build_world
 
@@ -217,15 +225,15 @@ def replay_run(scenario: Any, strategy: str, *, seed: int | None = None,
     store: dict[str, tuple[list, list]] = {}
     world.env.process(_probe(world, times_h, store))
     world.run()
-    kpis = _kpis(world)
+    kpis = _kpis(world)  # brings every system to the horizon
+    _sample(world, store)  # the final moment (SimPy stops before events at the horizon itself)
     tables = {f"{name}.{t}": frame for name, system in world.systems.items()
               for t, frame in system.tables().items()}
     raw = pd.DataFrame(world.recorder.events, columns=["time_h", "kind", "detail"])
     services = pd.DataFrame([(t, key, level) for key, history in world.services.history.items()
                              for t, level in history], columns=["time_h", "key", "level"])
     links = {name: (np.array(d), np.array(c)) for name, (d, c) in store.items()}
-    sampled = min((len(d) for d, _ in links.values()), default=len(times_h))
-    return Replay(scenario.name, strategy, seed, values, kpis, world.horizon_h, times_h[:sampled], links,
+    return Replay(scenario.name, strategy, seed, values, kpis, world.horizon_h, times_h, links,
                   services.sort_values("time_h", kind="stable").reset_index(drop=True),
                   cascade_events(raw, scenario), tables,
                   {name: config.kind for name, config in scenario.systems.items()},

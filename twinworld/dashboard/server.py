@@ -24,6 +24,7 @@ class Dashboard:
     server: Any
     host: str
     port: int
+    closing: bool = False
 
     @property
     def url(self) -> str:
@@ -34,18 +35,27 @@ class Dashboard:
     def serve(self) -> None:
         """Serve until interrupted (Ctrl-C)."""
         try:
-            self.server.run()
+            self._run()
         except KeyboardInterrupt:
             pass
         finally:
             self.close()
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.server.run, name="twinworld-dashboard", daemon=True)
+        """Serve from a daemon thread (tests, notebooks); :meth:`close` stops it."""
+        thread = threading.Thread(target=self._run, name="twinworld-dashboard", daemon=True)
         thread.start()
         return thread
 
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            if not self.closing:  # closing the sockets under the loop ends it this way
+                raise
+
     def close(self) -> None:
+        self.closing = True
         self.server.close()
         live = self.context.live
         if live is not None and live.watcher is not None:

@@ -134,7 +134,7 @@ def _worst(source: SweepSource, kpi: str, filters: Filters) -> Any:
     if worst.empty:
         return note("no finished runs match the filters")
     columns = [("run_id", "run"), ("strategy", "strategy"), ("value", kpi)]
-    columns += [(c, c.removeprefix("param.")) for c in worst.columns if c.startswith("param.")][:3]
+    columns += [(c, c.removeprefix("param.")) for c in worst.columns if c.startswith("param.")][:2]
     return table(worst.to_dict("records"), columns, id="worst-runs",
                  action=lambda r: html.Button("replay", id={"type": "open-run", "run": r["run_id"]},
                                               className="button small", n_clicks=0))
@@ -159,6 +159,9 @@ def register(app: Dash, ctx: Any) -> None:
                   Input("explorer-sweep", "value"))
     @guard("sweep explorer", 8)
     def choose_sweep(key: str | None) -> tuple:
+        if not ctx.sweeps:
+            return (note("No sweep folder given: start with `twinworld dashboard DIR` (a folder written by "
+                         "`twinworld sweep`) to explore a sweep.", "info"),) + (no_update,) * 7
         source = _source(ctx, key)
         status = source.status().message()
         strategies = [{"label": "all strategies", "value": _ALL}] + [{"label": s, "value": s} for s in source.strategies]
@@ -181,6 +184,8 @@ def register(app: Dash, ctx: Any) -> None:
     @guard("sweep explorer", 9)
     def update(key: str | None, kpi: str | None, strategy: str | None, x: str | None,
                values: list, ids: list) -> tuple:
+        if not ctx.sweeps:
+            return (no_update,) * 9
         source = _source(ctx, key)
         if not kpi or kpi not in source.kpis:
             return (no_update,) * 9
@@ -206,6 +211,8 @@ def register(app: Dash, ctx: Any) -> None:
                   Input("explorer-kpi", "value"))
     @guard("scenario discovery", 1)
     def discovery(key: str | None, kpi: str | None) -> Any:
+        if not ctx.sweeps:
+            return None
         source = _source(ctx, key)
         if not kpi or not source.parameters:
             return note("scenario discovery needs sampled parameters", "info")

@@ -95,7 +95,7 @@ def _compute(ctx: Any, request: dict[str, Any]) -> tuple[str, Any]:
     def work() -> dict[str, Any]:
         replay = replay_run(scenario, strategy, seed=seed, frames=ctx.options.replay_frames)
         return {"replay": replay, "region": ctx.region(), "recorded": {},
-                "title": f"{strategy} on seed {seed}", "status": "ok"}
+                "title": "Scenario run", "status": "ok"}
     return key, ctx.replay(key, work)
 
 
@@ -189,7 +189,8 @@ def register(app: Dash, ctx: Any) -> None:
         replay = entry["replay"]
         scale, unit = (24.0, "d") if replay.horizon_h > 72 else (1.0, "h")
         last = len(replay.times_h) - 1
-        marks = {int(i): f"{replay.times_h[i] / scale:.0f}{unit}" for i in np.linspace(0, last, 7).astype(int)}
+        digits = 0 if replay.horizon_h / scale >= 10 else 1
+        marks = {int(i): f"{replay.times_h[i] / scale:.{digits}f}{unit}" for i in np.linspace(0, last, 7).astype(int)}
         message = note(f"this run failed in the sweep ({entry['status']})", "warning") \
             if entry.get("status") not in (None, "ok") else None
         return message, _header(entry), key, last, marks, 0
