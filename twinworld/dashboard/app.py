@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
+from urllib.parse import urlencode
 from typing import Any
 
-from dash import Dash, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from twinworld.dashboard.context import Context
 from twinworld.dashboard.ui import note
@@ -38,10 +39,19 @@ def _header(ctx: Context) -> html.Header:
                         html.Div(chips, className="chips")], className="topbar")
 
 
+VIEWS = ("map", "replay", "explorer", "live")
+
+
+def _first_view(ctx: Context) -> str:
+    """The first view that has something to show (``?view=NAME`` in the address overrides it)."""
+    return "explorer" if ctx.sweeps and ctx.scenario.scenario is None else "map"
+
+
 def _layout(ctx: Context) -> html.Div:
     startup = [note(text, level) for level, text in ctx.messages if level in ("error", "warning")]
-    default = "explorer" if ctx.sweeps and ctx.scenario.scenario is None else "map"
-    tabs = dcc.Tabs(id="tabs", value=default, className="tabs", children=[
+    default = _first_view(ctx)
+    # The tab is chosen in the browser from ?view= (or the default) before any view's callback runs.
+    tabs = dcc.Tabs(id="tabs", value=None, className="tabs", children=[
         dcc.Tab(label="Region map", value="map", children=mapview.layout(ctx), className="tab",
                 selected_className="tab-selected"),
         dcc.Tab(label="Run replay", value="replay", children=replayview.layout(ctx), className="tab",
@@ -51,7 +61,8 @@ def _layout(ctx: Context) -> html.Div:
         dcc.Tab(label="Live", value="live", children=liveview.layout(ctx), className="tab",
                 selected_className="tab-selected"),
     ])
-    return html.Div([_header(ctx), html.Div(startup, id="startup-messages", className="startup"),
+    return html.Div([dcc.Location(id="url", refresh=False), dcc.Store(id="default-view", data=default), _header(ctx),
+                     html.Div(startup, id="startup-messages", className="startup"),
                      html.Main(tabs, className="main")], className="page")
 
 
@@ -62,6 +73,13 @@ def create_app(ctx: Context) -> Dash:
     app.layout = _layout(ctx)
     for view in (mapview, replayview, explorer, liveview):
         view.register(app, ctx)
+
+    app.clientside_callback(  # ``?view=explorer`` opens that view (bookmarkable)
+        """function(search, fallback) {
+            const wanted = new URLSearchParams(search || "").get("view");
+            return %s.includes(wanted) ? wanted : fallback;
+        }""" % list(VIEWS),
+        Output("tabs", "value"), Input("url", "search"), State("default-view", "data"))
     if ctx.options.token:
         _require_token(app.server, ctx.options.token)
     return app
@@ -84,7 +102,8 @@ def _require_token(server: Any, token: str) -> None:
             return None
         if matches(request.args.get("token")):
             # Trade the token in the address for a cookie, and drop it from the address bar.
-            response = redirect(request.path, code=303)
+            rest = {k: v for k, v in request.args.items() if k != "token"}
+            response = redirect(request.path + ("?" + urlencode(rest) if rest else ""), code=303)
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
             return response
         response = make_response("twinworld dashboard: a token is required; open the address printed "

@@ -29,13 +29,23 @@ def strategy_colours(strategies: Sequence[str]) -> dict[str, str]:
     return {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(strategies)}
 
 
-def _base(fig: go.Figure, height: int, *, title: str = "") -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=60, r=20, t=40 if title else 16, b=40),
-                      title=dict(text=title, x=0, font=dict(size=14)) if title else None,
-                      plot_bgcolor="white", paper_bgcolor="white", font=dict(size=12),
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
-    fig.update_xaxes(gridcolor="#eceff1", zeroline=False)
-    fig.update_yaxes(gridcolor="#eceff1", zeroline=False)
+def _base(fig: Any, height: int, *, title: str = "") -> Any:
+    """Shared look; works on a ``go.Figure`` and on a plain figure dict (the explorer's, which skip
+    Plotly's Python-side validation: it costs more than the DuckDB queries behind them)."""
+    layout = dict(height=height, margin=dict(l=60, r=20, t=78 if title else 30, b=40),
+                  title=dict(text=title, x=0, y=0.985, yanchor="top", font=dict(size=14)) if title else None,
+                  plot_bgcolor="white", paper_bgcolor="white", font=dict(size=12),
+                  legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    axis = dict(gridcolor="#eceff1", zeroline=False)
+    if isinstance(fig, dict):
+        merged = fig.setdefault("layout", {})
+        for key in ("xaxis", "yaxis"):
+            merged[key] = {**axis, **merged.get(key, {})}
+        fig["layout"] = {**layout, **{k: v for k, v in merged.items() if k not in ("legend",) or v}}
+        return fig
+    fig.update_layout(**layout)
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
     return fig
 
 
@@ -49,73 +59,79 @@ def empty_figure(message: str, *, height: int = 240) -> go.Figure:
     return _base(fig, height)
 
 
+def _title(kpi: str, unit: str) -> str:
+    return f"{kpi}{f' ({unit})' if unit else ''}"
+
+
+def _list(values: Any) -> list:
+    return [None if isinstance(v, float) and v != v else v for v in np.asarray(values).tolist()]
+
+
 # ------------------------------------------------------------------------------ explorer --
-def box_figure(stats: pd.DataFrame, kpi: str, unit: str, direction: str, colours: dict[str, str]) -> go.Figure:
-    """Box plots from precomputed quantiles (whiskers at p10 and p90, dots at min and max)."""
+def box_figure(stats: pd.DataFrame, kpi: str, unit: str, direction: str, colours: dict[str, str]) -> Any:
+    """Box plots from precomputed quantiles (whiskers at p10 and p90, ticks at min and max)."""
     if stats.empty:
         return empty_figure("no finished runs match the filters")
-    fig = go.Figure()
+    data = []
     for row in stats.itertuples(index=False):
-        fig.add_trace(go.Box(name=row.strategy, x=[row.strategy], q1=[row.q1], median=[row.median], q3=[row.q3],
-                             lowerfence=[row.p10], upperfence=[row.p90], mean=[row.mean],
-                             marker_color=colours.get(row.strategy), boxmean=True, showlegend=False,
-                             hoverinfo="y+name"))
-        fig.add_trace(go.Scatter(x=[row.strategy, row.strategy], y=[row.min, row.max], mode="markers",
-                                 marker=dict(color=colours.get(row.strategy), size=5, symbol="line-ew-open"),
-                                 showlegend=False, hovertemplate="%{y:.3g} (min / max)<extra></extra>"))
+        colour = colours.get(row.strategy)
+        data.append(dict(type="box", name=row.strategy, x=[row.strategy], q1=[row.q1], median=[row.median],
+                         q3=[row.q3], lowerfence=[row.p10], upperfence=[row.p90], mean=[row.mean],
+                         marker=dict(color=colour), line=dict(color=colour), boxmean=True, showlegend=False,
+                         hoverinfo="y+name"))
+        data.append(dict(type="scatter", x=[row.strategy, row.strategy], y=[row.min, row.max], mode="markers",
+                         marker=dict(color=colour, size=9, symbol="line-ew-open"), showlegend=False,
+                         hovertemplate="%{y:.3g} (min / max)<extra></extra>"))
     worse = "higher is worse" if direction == "minimize" else "lower is worse"
-    fig.update_yaxes(title=f"{kpi}{f' ({unit})' if unit else ''} — {worse}")
-    return _base(fig, 330, title="Distribution per strategy (box: quartiles, whiskers: p10–p90, ╌ mean)")
+    fig = {"data": data, "layout": {"yaxis": {"title": {"text": _title(kpi, unit)}}}}
+    return _base(fig, 340, title=f"Distribution per strategy ({worse})<br><sup>box: quartiles · whiskers: "
+                                 "p10–p90 · dashed: mean · ticks: min and max</sup>")
 
 
-def histogram_figure(hist: pd.DataFrame, kpi: str, unit: str, colours: dict[str, str]) -> go.Figure:
+def histogram_figure(hist: pd.DataFrame, kpi: str, unit: str, colours: dict[str, str]) -> Any:
     if hist.empty:
         return empty_figure("no finished runs match the filters")
-    fig = go.Figure()
-    for strategy, part in hist.groupby("strategy", sort=False):
-        fig.add_trace(go.Bar(x=(part["left"] + part["right"]) / 2, y=part["count"], width=part["right"] - part["left"],
-                             name=strategy, marker_color=colours.get(strategy), opacity=0.55,
-                             hovertemplate=f"{strategy}: %{{y}} runs near %{{x:.3g}}<extra></extra>"))
-    fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title=f"{kpi}{f' ({unit})' if unit else ''}")
-    fig.update_yaxes(title="runs")
-    return _base(fig, 300, title="Histogram (bins computed on the server)")
+    data = [dict(type="bar", x=_list((part["left"] + part["right"]) / 2), y=_list(part["count"]),
+                 width=_list(part["right"] - part["left"]), name=strategy, marker=dict(color=colours.get(strategy)),
+                 opacity=0.55, hovertemplate=f"{strategy}: %{{y}} runs near %{{x:.3g}}<extra></extra>")
+            for strategy, part in hist.groupby("strategy", sort=False)]
+    fig = {"data": data, "layout": {"barmode": "overlay", "xaxis": {"title": {"text": _title(kpi, unit)}},
+                                    "yaxis": {"title": {"text": "runs"}}}}
+    return _base(fig, 300, title="Histogram<br><sup>bins computed on the server</sup>")
 
 
-def regret_figure(regret: pd.DataFrame, kpi: str, unit: str, colours: dict[str, str]) -> go.Figure:
+def regret_figure(regret: pd.DataFrame, kpi: str, unit: str, colours: dict[str, str]) -> Any:
     """Mean, p90 and max regret per strategy, with P(best) written on the bars."""
     if regret.empty:
         return empty_figure("no scenario where every strategy finished matches the filters")
-    fig = go.Figure()
-    shades = {"mean_regret": 1.0, "p90_regret": 0.6, "max_regret": 0.3}
-    for column, opacity in shades.items():
-        fig.add_trace(go.Bar(x=regret["strategy"], y=regret[column], name=column.replace("_", " "),
-                             marker_color=[colours.get(s) for s in regret["strategy"]], opacity=opacity,
-                             text=[f"P(best) {p:.0%}" if column == "mean_regret" else "" for p in regret["p_best"]],
-                             textposition="outside", textfont=dict(size=12, color="#37474f"),
-                             cliponaxis=False, hovertemplate="%{x}: %{y:.3g}<extra>" + column + "</extra>"))
-    fig.update_layout(barmode="group", uniformtext=dict(minsize=11, mode="show"))
-    fig.update_yaxes(title=f"regret in {kpi}{f' ({unit})' if unit else ''}")
-    return _base(fig, 300, title="Regret: how much worse than the best strategy of the same scenario")
+    data = []
+    for column, opacity in {"mean_regret": 1.0, "p90_regret": 0.6, "max_regret": 0.3}.items():
+        data.append(dict(type="bar", x=_list(regret["strategy"]), y=_list(regret[column]),
+                         name=column.replace("_", " "), opacity=opacity,
+                         marker=dict(color=[colours.get(s) for s in regret["strategy"]]),
+                         text=[f"P(best) {p:.0%}" if column == "mean_regret" else "" for p in regret["p_best"]],
+                         textposition="outside", textfont=dict(size=12, color="#37474f"), cliponaxis=False,
+                         hovertemplate="%{x}: %{y:.3g}<extra>" + column + "</extra>"))
+    fig = {"data": data, "layout": {"barmode": "group", "uniformtext": dict(minsize=11, mode="show"),
+                                    "yaxis": {"title": {"text": f"regret in {_title(kpi, unit)}"}}}}
+    return _base(fig, 300, title="Regret<br><sup>how much worse than the best strategy of the same scenario"
+                                 "</sup>")
 
 
-def scatter_figure(points: pd.DataFrame, x: str, kpi: str, colours: dict[str, str], *, total: int) -> go.Figure:
+def scatter_figure(points: pd.DataFrame, x: str, kpi: str, colours: dict[str, str], *, total: int) -> Any:
     """Sampled runs; ``customdata`` holds each point's run id (a click opens its replay)."""
     if points.empty:
         return empty_figure("no finished runs match the filters")
-    fig = go.Figure()
-    for strategy, part in points.groupby("strategy", sort=False):
-        fig.add_trace(go.Scatter(x=part["x"], y=part["y"], mode="markers", name=strategy,
-                                 marker=dict(color=colours.get(strategy), size=7, opacity=0.75,
-                                             line=dict(width=0.5, color="white")),
-                                 customdata=part["run_id"],
-                                 hovertemplate="%{customdata}<br>" + x + " %{x:.3g}<br>" + kpi +
-                                               " %{y:.3g}<br><i>click to replay</i><extra></extra>"))
+    data = [dict(type="scatter", x=_list(part["x"]), y=_list(part["y"]), mode="markers", name=strategy,
+                 marker=dict(color=colours.get(strategy), size=7, opacity=0.75, line=dict(width=0.5, color="white")),
+                 customdata=part["run_id"].tolist(),
+                 hovertemplate="%{customdata}<br>" + x + " %{x:.3g}<br>" + kpi +
+                               " %{y:.3g}<br><i>click to replay</i><extra></extra>")
+            for strategy, part in points.groupby("strategy", sort=False)]
     shown = len(points)
     note = f"{shown:,} of {total:,} runs shown (a fixed sample)" if shown < total else f"all {total:,} runs"
-    fig.update_xaxes(title=x)
-    fig.update_yaxes(title=kpi)
-    return _base(fig, 360, title=f"Runs by sampled parameter — {note}; click a point to replay it")
+    fig = {"data": data, "layout": {"xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": kpi}}}}
+    return _base(fig, 360, title=f"Runs by sampled parameter<br><sup>{note} · click a point to replay it</sup>")
 
 
 # ------------------------------------------------------------------------------ replay --
@@ -148,8 +164,8 @@ def timeline_figure(events: pd.DataFrame, horizon_h: float, now_h: float | None 
                                      hovertext=hover, hoverinfo="text"))
         fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1], ticks="", showline=False)
         _base(fig, 150 + 46 * len(lanes), title="Cascade timeline")
-        fig.update_layout(legend=dict(orientation="h", y=-0.35, yanchor="top", x=0, font=dict(size=11)),
-                          margin=dict(b=90))
+        fig.update_layout(legend=dict(orientation="v", y=1, yanchor="top", x=1.02, font=dict(size=11)),
+                          margin=dict(r=130, t=40))
     if now_h is not None:
         fig.add_vline(x=now_h / scale, line=dict(color="#263238", width=1.5, dash="dash"))
     fig.update_xaxes(title=unit, range=[0, horizon_h / scale])
@@ -206,8 +222,8 @@ def census_figure(census: dict[str, dict[str, Any]], beds: dict[str, int]) -> go
     """Occupied beds per hospital (latest census) against staffed beds when known."""
     if not census:
         return empty_figure("no census received yet")
-    names = sorted(census)
-    occupied = [census[h]["ward_occupied"] + census[h]["icu_occupied"] for h in names]
+    names = sorted(set(census) | set(beds))
+    occupied = [census[h]["ward_occupied"] + census[h]["icu_occupied"] if h in census else 0 for h in names]
     fig = go.Figure()
     if beds:
         fig.add_trace(go.Bar(x=names, y=[beds.get(h, np.nan) for h in names], name="staffed beds",
@@ -218,4 +234,4 @@ def census_figure(census: dict[str, dict[str, Any]], beds: dict[str, int]) -> go
                          marker_color=["#c62828" if s >= 0.95 else "#ef6c00" if s >= 0.85 else "#2e7d32" for s in share]))
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(title="beds")
-    return _base(fig, 300, title="Latest bed census")
+    return _base(fig, 300)

@@ -129,6 +129,8 @@ def build_context(options: DashboardOptions, *, log: Callable[[str, str], None] 
         if log is not None:
             log(level, text)
 
+    from twinworld.dashboard.ranking import prewarm
+
     sweeps = {}
     for i, path in enumerate(options.sweeps):
         opened = open_sweep(path)
@@ -137,6 +139,8 @@ def build_context(options: DashboardOptions, *, log: Callable[[str, str], None] 
             note("error", opened.error)
         for text in opened.notes:
             note("warning", text)
+        if opened.source is not None:
+            opened.warming = prewarm(opened.source)
     if options.scenario is not None:
         scenario = _load(options.scenario, str(options.scenario))
     else:

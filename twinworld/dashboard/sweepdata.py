@@ -93,6 +93,7 @@ class SweepSource:
         self._con = duckdb.connect()
         self._signature: tuple = ()
         self._cache: dict[tuple, Any] = {}
+        self._pending: dict[tuple, threading.Lock] = {}
         self.columns: list[str] = []
         self.refresh()
 
@@ -152,7 +153,7 @@ class SweepSource:
 
     @property
     def strategies(self) -> list[str]:
-        present = self._cached(("strategies",), lambda: self.query(
+        present = self.cached(("strategies",), lambda: self.query(
             "SELECT DISTINCT strategy FROM runs")["strategy"].tolist())
         listed = [s for s in self.manifest.get("strategies", []) if s in present]
         return listed + sorted(s for s in present if s not in listed)
@@ -208,14 +209,26 @@ class SweepSource:
             raise DashboardError(f"unknown KPI {kpi!r}; known: {', '.join(self.kpis)}")
         return _quote("kpi." + kpi)
 
-    def _cached(self, key: tuple, compute: Any) -> Any:
+    def cached(self, key: tuple, compute: Any) -> Any:
+        """``compute()`` once per key until the folder changes; a second caller waits for the first."""
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-        value = compute()
+            pending = self._pending.setdefault(key, threading.Lock())
+        with pending:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            value = compute()
+            with self._lock:
+                self._cache[key] = value
+                self._pending.pop(key, None)
+            return value
+
+    def peek(self, key: tuple) -> Any:
+        """A cached value, or None (never computes)."""
         with self._lock:
-            self._cache[key] = value
-        return value
+            return self._cache.get(key)
 
     # ------------------------------------------------------------------------ aggregates --
     def counts(self, filters: Filters) -> pd.DataFrame:
@@ -278,6 +291,28 @@ class SweepSource:
         if filters.strategy:
             frame = frame[frame["strategy"] == filters.strategy]
         return self._in_order(frame)
+
+    def summary(self, kpi: str, filters: Filters, *, alpha: float = 0.9) -> pd.DataFrame:
+        """Per strategy: runs, mean, median, p90 (worst side), CVaR at ``alpha``, regrets, P(best).
+
+        The same figures as ``rank``'s summary (without intervals), computed by DuckDB. CVaR is
+        exact on the empirical distribution (Rockafellar–Uryasev): the worst ``(1 - alpha) n``
+        runs count fully and the boundary run by its fraction.
+        """
+        col = self._kpi(kpi)
+        minimize = self.direction(kpi) == "minimize"
+        where, params = self._where(filters)
+        frame = self.query(f"""
+            WITH c AS (SELECT strategy, {col} AS x,
+                              row_number() OVER (PARTITION BY strategy ORDER BY {col} {'DESC' if minimize else 'ASC'}) AS rn,
+                              count(*) OVER (PARTITION BY strategy) AS n
+                       FROM runs{where}{' AND' if where else ' WHERE'} {col} IS NOT NULL)
+            SELECT strategy, count(*) AS runs, avg(x) AS mean, median(x) AS median,
+                   quantile_cont(x, {0.9 if minimize else 0.1}) AS p90,
+                   sum(x * least(1.0, greatest(0.0, (1 - ?) * n - (rn - 1)))) / ((1 - ?) * max(n)) AS cvar
+            FROM c GROUP BY strategy""", [*params, alpha, alpha])
+        regret = self.regret(kpi, filters)[["strategy", "mean_regret", "max_regret", "p_best"]]
+        return self._in_order(frame.merge(regret, on="strategy", how="left"))
 
     def sample(self, x: str, kpi: str, filters: Filters, *, limit: int = 2000) -> pd.DataFrame:
         """At most ``limit`` runs (a fixed pseudo-random subset by run id) with ``x`` and ``kpi``."""
@@ -357,6 +392,7 @@ class OpenedSweep:
     source: SweepSource | None = None
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    warming: Any = None  # the thread ranking it in advance
 
 
 def open_sweep(path: str | Path) -> OpenedSweep:

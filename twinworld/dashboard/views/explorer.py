@@ -14,6 +14,7 @@ from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no
 from twinworld.dashboard.charts import (box_figure, empty_figure, histogram_figure, regret_figure,
                                         scatter_figure, strategy_colours)
 from twinworld.dashboard.options import DashboardError
+from twinworld.dashboard.ranking import ranking_for
 from twinworld.dashboard.sweepdata import Filters, SweepSource
 from twinworld.dashboard.ui import card, fmt, graph, guard, note, stat, table
 
@@ -26,27 +27,53 @@ def layout(ctx: Any) -> html.Div:
     sweeps = [{"label": f"{o.source.name if o.source else o.path.name} — {o.path}", "value": key}
               for key, o in ctx.sweeps.items()]
     first = next((k for k, o in ctx.sweeps.items() if o.source is not None), sweeps[0]["value"] if sweeps else None)
+    # The first sweep's controls are filled in here, not by a callback: one round trip less before
+    # the figures arrive.
+    status, kpis, kpi, strategies, strategy, xs, x, filters = _controls(ctx, first)
     controls = html.Div([
         _control("Sweep", dcc.Dropdown(id="explorer-sweep", options=sweeps, value=first, clearable=False)),
-        _control("KPI", dcc.Dropdown(id="explorer-kpi", clearable=False)),
-        _control("Strategy", dcc.Dropdown(id="explorer-strategy", clearable=False)),
-        _control("Scatter against", dcc.Dropdown(id="explorer-x", clearable=False)),
+        _control("KPI", dcc.Dropdown(id="explorer-kpi", options=kpis, value=kpi, clearable=False)),
+        _control("Strategy", dcc.Dropdown(id="explorer-strategy", options=strategies, value=strategy,
+                                          clearable=False)),
+        _control("Scatter against", dcc.Dropdown(id="explorer-x", options=xs, value=x, clearable=False)),
     ], className="controls")
     return html.Div([
         html.Div(id="explorer-message"),
-        html.Div(id="explorer-status"),
+        html.Div(status, id="explorer-status"),
         controls,
         html.Details([html.Summary("Filter scenarios by sampled parameters"),
-                      html.Div(id="explorer-filters", className="filters")], open=True, className="filter-box"),
+                      html.Div(filters, id="explorer-filters", className="filters")], open=True,
+                     className="filter-box"),
         html.Div(id="explorer-counts", className="stats-row"),
-        card("Ranking", html.Div(id="explorer-recommendation", className="recommendation"),
-             html.Div(id="explorer-ranking"), id="ranking-card"),
+        card("Under these filters", html.Div(id="explorer-summary"), id="summary-card"),
+        card("Ranking with confidence (twinworld rank on the filtered runs)",
+             dcc.Loading([html.Div(id="explorer-recommendation", className="recommendation"),
+                          html.Div(id="explorer-ranking")], type="dot"), id="ranking-card"),
         html.Div([card(None, graph("explorer-box")), card(None, graph("explorer-hist"))], className="grid-2"),
         html.Div([card(None, graph("explorer-scatter")), card(None, graph("explorer-regret"))], className="grid-2"),
         html.Div([card("Worst runs under these filters", html.Div(id="explorer-worst")),
                   card("Where each strategy fails (scenario discovery, whole sweep)",
                        dcc.Loading(html.Div(id="explorer-discovery"), type="dot"))], className="grid-2"),
     ], className="view")
+
+
+def _controls(ctx: Any, key: str | None) -> tuple:
+    """Status note, KPI options and value, strategy options and value, x options and value, filters."""
+    if not ctx.sweeps:
+        return (note("No sweep folder given: start with `twinworld dashboard DIR` (a folder written by "
+                     "`twinworld sweep`) to explore a sweep.", "info"), [], None, [], None, [], None, None)
+    opened = ctx.sweeps.get(key or "")
+    if opened is None or opened.source is None:
+        return (note(opened.error if opened else "no sweep", "error"), [], None, [], None, [], None, None)
+    source = opened.source
+    status = source.status().message()
+    strategies = [{"label": "all strategies", "value": _ALL}] + [{"label": s, "value": s} for s in source.strategies]
+    xs = [{"label": p, "value": p} for p in source.parameters] + \
+         [{"label": f"KPI: {k}", "value": k} for k in source.kpis]
+    sliders = [_range_slider(p, lo, hi) for p, (lo, hi) in source.parameter_ranges().items() if hi > lo]
+    return (note(status, "warning") if status else None, [{"label": k, "value": k} for k in source.kpis],
+            source.primary, strategies, _ALL, xs, xs[0]["value"] if xs else None,
+            sliders or html.P("this sweep sampled no parameters", className="muted"))
 
 
 def _control(label: str, component: Any) -> html.Div:
@@ -88,24 +115,26 @@ def _range_slider(name: str, low: float, high: float) -> html.Div:
         html.Label(name, className="filter-label"),
         dcc.RangeSlider(id={"type": "param-range", "param": name}, min=low, max=high, step=step,
                         value=[low, high], marks={low: fmt(low), high: fmt(high)},
-                        tooltip={"placement": "bottom", "always_visible": False}, updatemode="mouseup"),
+                        tooltip={"placement": "bottom", "always_visible": False}, updatemode="mouseup",
+                        allow_direct_input=False),
     ], className="filter")
 
 
 def _ranking_table(source: SweepSource, kpi: str, filters: Filters) -> tuple[Any, Any]:
-    ranking = source._cached(("rank", kpi, filters.ranges), lambda: _rank(source, kpi, filters))
+    ranking = ranking_for(source, kpi, filters)
     conf = f"{ranking.confidence:.0%}"
     rows = []
     for name, row in ranking.table.iterrows():
         rows.append({"rank": int(row["rank"]), "strategy": name, "score": float(row["score"]),
                      "mean": float(row["mean"]), "ci": f"{fmt(float(row['ci_low']))} – {fmt(float(row['ci_high']))}",
-                     "p90": float(row["p90"]), "max_regret": float(row["max_regret"]),
-                     "p_best": f"{float(row['p_best']):.0%}",
                      "vs_leader": float(row["diff_vs_leader"]),
+                     "vs_ci": f"{fmt(float(row['diff_vs_leader_ci_low']))} – "
+                              f"{fmt(float(row['diff_vs_leader_ci_high']))}",
+                     "holm": _p(row["p_holm_vs_leader"]),
                      "constraints": "met" if bool(row["meets_constraints"]) else "NOT met"})
     columns = [("rank", "#"), ("strategy", "strategy"), ("score", ranking.risk_label), ("mean", "mean"),
-               ("ci", f"{conf} CI"), ("p90", "p90"), ("max_regret", "max regret"), ("p_best", "P(best)"),
-               ("vs_leader", "vs leader"), ("constraints", "constraints")]
+               ("ci", f"{conf} CI"), ("vs_leader", "vs leader"), ("vs_ci", f"{conf} CI"), ("holm", "Holm p"),
+               ("constraints", "constraints")]
     chosen = filters.strategy
     grid = table(rows, columns, id="ranking-table",
                  highlight=lambda r: r["strategy"] == (chosen or ranking.leader))
@@ -113,20 +142,24 @@ def _ranking_table(source: SweepSource, kpi: str, filters: Filters) -> tuple[Any
     return words, grid
 
 
-def _rank(source: SweepSource, kpi: str, filters: Filters, *, discover: bool = False) -> Any:
-    from twinworld.analysis import rank
-    from twinworld.analysis.results import SweepResults
+def _p(value: Any) -> str:
+    value = float(value)
+    return "–" if math.isnan(value) else ("<0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _summary(source: SweepSource, kpi: str, filters: Filters) -> Any:
     from twinworld.scenario.model import RankingSettings
 
-    settings = RankingSettings.model_validate(source.manifest.get("ranking") or {})
-    kpis = list(dict.fromkeys([kpi, *[c.kpi for c in settings.constraints if c.kpi in source.kpis]]))
-    frame = source.frame(kpis, filters)
-    if "status" not in frame:
-        frame["status"] = "ok"
-    directions = {k: source.direction(k) for k in kpis}
-    results = SweepResults(frame, directions, {k: source.unit(k) for k in kpis}, settings,
-                           source.manifest, source.path)
-    return rank(results, primary=kpi, kpis=kpis, discover_failures=discover)
+    alpha = RankingSettings.model_validate(source.manifest.get("ranking") or {}).cvar_alpha
+    frame = source.summary(kpi, filters, alpha=alpha)
+    if frame.empty:
+        return note("no finished runs match the filters")
+    frame["p_best"] = [f"{p:.0%}" if p == p else "–" for p in frame["p_best"]]
+    columns = [("strategy", "strategy"), ("runs", "runs"), ("mean", "mean"), ("median", "median"),
+               ("p90", "p90"), ("cvar", f"CVaR{round(alpha * 100)}"), ("mean_regret", "mean regret"),
+               ("max_regret", "max regret"), ("p_best", "P(best)")]
+    return table(frame.to_dict("records"), columns, id="summary-table",
+                 highlight=lambda r: r["strategy"] == filters.strategy)
 
 
 def _worst(source: SweepSource, kpi: str, filters: Filters) -> Any:
@@ -156,56 +189,58 @@ def register(app: Dash, ctx: Any) -> None:
                   Output("explorer-kpi", "value"), Output("explorer-strategy", "options"),
                   Output("explorer-strategy", "value"), Output("explorer-x", "options"),
                   Output("explorer-x", "value"), Output("explorer-filters", "children"),
-                  Input("explorer-sweep", "value"))
+                  Input("explorer-sweep", "value"), prevent_initial_call=True)
     @guard("sweep explorer", 8)
     def choose_sweep(key: str | None) -> tuple:
-        if not ctx.sweeps:
-            return (note("No sweep folder given: start with `twinworld dashboard DIR` (a folder written by "
-                         "`twinworld sweep`) to explore a sweep.", "info"),) + (no_update,) * 7
-        source = _source(ctx, key)
-        status = source.status().message()
-        strategies = [{"label": "all strategies", "value": _ALL}] + [{"label": s, "value": s} for s in source.strategies]
-        xs = [{"label": p, "value": p} for p in source.parameters] + \
-             [{"label": f"KPI: {k}", "value": k} for k in source.kpis]
-        sliders = [_range_slider(p, lo, hi) for p, (lo, hi) in source.parameter_ranges().items() if hi > lo]
-        return (note(status, "warning") if status else None, [{"label": k, "value": k} for k in source.kpis],
-                source.primary, strategies, _ALL, xs, xs[0]["value"] if xs else None,
-                sliders or html.P("this sweep sampled no parameters", className="muted"))
+        _source(ctx, key)  # a sweep that cannot be opened is an error in place
+        return _controls(ctx, key)
 
     @app.callback(Output("explorer-message", "children"), Output("explorer-counts", "children"),
-                  Output("explorer-recommendation", "children"), Output("explorer-ranking", "children"),
-                  Output("explorer-box", "figure"), Output("explorer-hist", "figure"),
+                  Output("explorer-summary", "children"), Output("explorer-box", "figure"), Output("explorer-hist", "figure"),
                   Output("explorer-regret", "figure"), Output("explorer-scatter", "figure"),
                   Output("explorer-worst", "children"),
                   Input("explorer-sweep", "value"), Input("explorer-kpi", "value"),
                   Input("explorer-strategy", "value"), Input("explorer-x", "value"),
                   Input({"type": "param-range", "param": ALL}, "value"),
                   State({"type": "param-range", "param": ALL}, "id"))
-    @guard("sweep explorer", 9)
+    @guard("sweep explorer", 8)
     def update(key: str | None, kpi: str | None, strategy: str | None, x: str | None,
                values: list, ids: list) -> tuple:
         if not ctx.sweeps:
-            return (no_update,) * 9
+            return (no_update,) * 8
         source = _source(ctx, key)
         if not kpi or kpi not in source.kpis:
-            return (no_update,) * 9
+            return (no_update,) * 8
         filters = _filters(source, values, ids, strategy)
         colours = strategy_colours(source.strategies)
         unit, direction = source.unit(kpi), source.direction(kpi)
-        try:
-            words, grid = _ranking_table(source, kpi, filters)
-        except DashboardError:
-            raise
-        except Exception as err:  # too few complete scenarios under the filters, say so in place
-            words, grid = [note(f"no ranking: {err}", "warning")], None
         total = int(source.counts(filters)["runs"].sum())
         scatter = scatter_figure(source.sample(x, kpi, filters), x, kpi, colours, total=total) if x \
             else empty_figure("no parameter to plot against")
-        return (None, _counts(source, filters), words, grid,
+        return (None, _counts(source, filters), _summary(source, kpi, filters),
                 box_figure(source.box_stats(kpi, filters), kpi, unit, direction, colours),
                 histogram_figure(source.histogram(kpi, filters), kpi, unit, colours),
                 regret_figure(source.regret(kpi, filters), kpi, unit, colours), scatter,
                 _worst(source, kpi, filters))
+
+    @app.callback(Output("explorer-recommendation", "children"), Output("explorer-ranking", "children"),
+                  Input("explorer-sweep", "value"), Input("explorer-kpi", "value"),
+                  Input("explorer-strategy", "value"),
+                  Input({"type": "param-range", "param": ALL}, "value"),
+                  State({"type": "param-range", "param": ALL}, "id"))
+    @guard("ranking", 2)
+    def ranked(key: str | None, kpi: str | None, strategy: str | None, values: list, ids: list) -> tuple:
+        if not ctx.sweeps:
+            return None, None
+        source = _source(ctx, key)
+        if not kpi or kpi not in source.kpis:
+            return no_update, no_update
+        try:
+            return _ranking_table(source, kpi, _filters(source, values, ids, strategy))
+        except DashboardError:
+            raise
+        except Exception as err:  # e.g. too few complete scenarios under the filters: say so in place
+            return note(f"no ranking under these filters: {err}", "warning"), None
 
     @app.callback(Output("explorer-discovery", "children"), Input("explorer-sweep", "value"),
                   Input("explorer-kpi", "value"))
@@ -216,7 +251,7 @@ def register(app: Dash, ctx: Any) -> None:
         source = _source(ctx, key)
         if not kpi or not source.parameters:
             return note("scenario discovery needs sampled parameters", "info")
-        ranking = source._cached(("discovery", kpi), lambda: _rank(source, kpi, Filters(), discover=True))
+        ranking = ranking_for(source, kpi, discover=True)
         if not ranking.discovery:
             return note("no failures found to explain", "info")
         return html.Ul([html.Li([html.B(f.strategy), f": {f.text}"]) for f in ranking.discovery],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from twinworld.dashboard.mapfig import map_figure
 from twinworld.dashboard.regionmap import FACILITY_LABELS
@@ -18,7 +18,6 @@ def layout(ctx: Any) -> html.Div:
         html.Div(id="map-message"),
         html.Div(id="map-summary", className="stats-row"),
         html.Div(id="map-panels"),
-        dcc.Store(id="map-boot", data=1),
     ], className="view")
 
 
@@ -51,8 +50,10 @@ def _panels(ctx: Any) -> tuple[list[Any], list[Any], list[Any]]:
 
 def register(app: Dash, ctx: Any) -> None:
     @app.callback(Output("map-message", "children"), Output("map-summary", "children"),
-                  Output("map-panels", "children"), Input("map-boot", "data"))
+                  Output("map-panels", "children"), Input("tabs", "value"), State("map-panels", "children"))
     @guard("region map", 3)
-    def render(_boot: Any) -> tuple[Any, Any, Any]:
+    def render(tab: str, drawn: Any) -> tuple[Any, Any, Any]:
+        if tab != "map" or drawn:  # drawn once, when first shown
+            return no_update, no_update, no_update
         summary, panels, notes = _panels(ctx)
         return notes, summary, panels

@@ -50,7 +50,7 @@ def layout(ctx: Any) -> html.Div:
                   html.Div([card(None, graph("replay-timeline")),
                             card("Events so far", html.Div(id="replay-events"))])], className="grid-map"),
         card("State over time", graph("replay-series")),
-        dcc.Store(id="replay-request", data=first), dcc.Store(id="replay-key"),
+        dcc.Store(id="replay-request"), dcc.Store(id="replay-first", data=first), dcc.Store(id="replay-key"),
         dcc.Interval(id="replay-tick", interval=600, disabled=True),
     ], className="view")
 
@@ -171,6 +171,12 @@ def _events_table(events: pd.DataFrame, now_h: float, scale: float, unit: str) -
 
 
 def register(app: Dash, ctx: Any) -> None:
+    @app.callback(Output("replay-request", "data", allow_duplicate=True), Input("tabs", "value"),
+                  State("replay-request", "data"), State("replay-first", "data"), prevent_initial_call="initial_duplicate")
+    def first_visit(tab: str, request: Any, first: Any) -> Any:
+        """Replay the first strategy on the scenario's seed when the view is first opened."""
+        return first if tab == "replay" and not request and first else no_update
+
     @app.callback(Output("replay-request", "data", allow_duplicate=True), Input("replay-run", "n_clicks"),
                   State("replay-strategy", "value"), State("replay-seed", "value"), prevent_initial_call=True)
     def run_clicked(_clicks: int, strategy: str, seed: Any) -> dict[str, Any]:
@@ -182,6 +188,8 @@ def register(app: Dash, ctx: Any) -> None:
                   Input("replay-request", "data"))
     @guard("run replay", 6)
     def compute(request: dict[str, Any] | None) -> tuple:
+        if not request and ctx.scenario.scenario is not None:
+            return (no_update,) * 6
         if not request:
             text = ctx.scenario.error or "open a run from the sweep explorer"
             return note(text, "info"), None, None, no_update, no_update, no_update
