@@ -285,3 +285,14 @@ def test_live_state_folds_census_recommendations_and_other_topics() -> None:
     assert any(r.startswith("not JSON") for r in reasons)
     assert any("'strategies' list" in r for r in reasons)
     assert "no twin broker given" in snap.status and not snap.connected
+
+
+def test_summary_equals_the_ranking_codes_summary(sweep, runs) -> None:
+    """DuckDB's per-strategy figures (mean, median, p90, exact CVaR, regrets, P(best)) are rank()'s."""
+    from twinworld.analysis import rank
+
+    got = SweepSource(sweep).summary("cost", Filters(), alpha=0.9).set_index("strategy")
+    oracle = rank(ok(runs), directions={"cost": "minimize"}, discover_failures=False).summary.loc["cost"]
+    for column in ("mean", "median", "p90", "cvar", "mean_regret", "max_regret", "p_best"):
+        np.testing.assert_allclose(got[column], oracle[column].reindex(got.index), rtol=1e-9, err_msg=column)
+    assert got["runs"].tolist() == [599] * 3        # the blocks where every strategy finished

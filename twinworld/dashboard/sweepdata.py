@@ -295,22 +295,30 @@ class SweepSource:
     def summary(self, kpi: str, filters: Filters, *, alpha: float = 0.9) -> pd.DataFrame:
         """Per strategy: runs, mean, median, p90 (worst side), CVaR at ``alpha``, regrets, P(best).
 
-        The same figures as ``rank``'s summary (without intervals), computed by DuckDB. CVaR is
-        exact on the empirical distribution (Rockafellar–Uryasev): the worst ``(1 - alpha) n``
-        runs count fully and the boundary run by its fraction.
+        The same figures as ``rank``'s summary (without intervals), computed by DuckDB over the
+        blocks (scenario sample, replication) where every strategy finished, as ``rank`` pairs them;
+        ``runs`` counts those blocks. CVaR is exact on the empirical distribution
+        (Rockafellar–Uryasev): the worst ``(1 - alpha) n`` runs count fully and the boundary run by
+        its fraction.
         """
         col = self._kpi(kpi)
         minimize = self.direction(kpi) == "minimize"
-        where, params = self._where(filters)
+        where, params = self._where(filters, strategy=False)
+        n_strategies = len(self.strategies)
         frame = self.query(f"""
-            WITH c AS (SELECT strategy, {col} AS x,
-                              row_number() OVER (PARTITION BY strategy ORDER BY {col} {'DESC' if minimize else 'ASC'}) AS rn,
-                              count(*) OVER (PARTITION BY strategy) AS n
-                       FROM runs{where}{' AND' if where else ' WHERE'} {col} IS NOT NULL)
+            WITH cells AS (SELECT strategy, scenario_index, replication, {col} AS x FROM runs{where}),
+            complete AS (SELECT scenario_index, replication FROM cells GROUP BY ALL
+                         HAVING count(x) = {n_strategies}),
+            c AS (SELECT strategy, x,
+                         row_number() OVER (PARTITION BY strategy ORDER BY x {'DESC' if minimize else 'ASC'}) AS rn,
+                         count(*) OVER (PARTITION BY strategy) AS n
+                  FROM cells JOIN complete USING (scenario_index, replication))
             SELECT strategy, count(*) AS runs, avg(x) AS mean, median(x) AS median,
                    quantile_cont(x, {0.9 if minimize else 0.1}) AS p90,
                    sum(x * least(1.0, greatest(0.0, (1 - ?) * n - (rn - 1)))) / ((1 - ?) * max(n)) AS cvar
             FROM c GROUP BY strategy""", [*params, alpha, alpha])
+        if filters.strategy:
+            frame = frame[frame["strategy"] == filters.strategy]
         regret = self.regret(kpi, filters)[["strategy", "mean_regret", "max_regret", "p_best"]]
         return self._in_order(frame.merge(regret, on="strategy", how="left"))
 

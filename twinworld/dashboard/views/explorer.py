@@ -155,7 +155,7 @@ def _summary(source: SweepSource, kpi: str, filters: Filters) -> Any:
     if frame.empty:
         return note("no finished runs match the filters")
     frame["p_best"] = [f"{p:.0%}" if p == p else "–" for p in frame["p_best"]]
-    columns = [("strategy", "strategy"), ("runs", "runs"), ("mean", "mean"), ("median", "median"),
+    columns = [("strategy", "strategy"), ("runs", "paired runs"), ("mean", "mean"), ("median", "median"),
                ("p90", "p90"), ("cvar", f"CVaR{round(alpha * 100)}"), ("mean_regret", "mean regret"),
                ("max_regret", "max regret"), ("p_best", "P(best)")]
     return table(frame.to_dict("records"), columns, id="summary-table",
