@@ -33,7 +33,7 @@ def _base(fig: Any, height: int, *, title: str = "") -> Any:
     """Shared look; works on a ``go.Figure`` and on a plain figure dict (the explorer's, which skip
     Plotly's Python-side validation: it costs more than the DuckDB queries behind them)."""
     layout = dict(height=height, margin=dict(l=60, r=20, t=78 if title else 30, b=40),
-                  title=dict(text=title, x=0, y=0.985, yanchor="top", font=dict(size=14)) if title else None,
+                  title=dict(text=title, x=0, font=dict(size=14)) if title else None,
                   plot_bgcolor="white", paper_bgcolor="white", font=dict(size=12),
                   legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     axis = dict(gridcolor="#eceff1", zeroline=False)

@@ -92,19 +92,27 @@ def _segment_hover(segments: pd.DataFrame, state: MapState | None) -> go.Scatter
                       hoverinfo="text", showlegend=False, name="links", meta={"role": "segment-hover"})
 
 
+_AREA_LABELS = {"zone": "evacuation zones", "hazard": "hazard areas (disruptions)",
+                "port_limits": "port limits", "quay": "quay"}
+
+
 def _area_traces(areas: pd.DataFrame) -> list[go.Scatter]:
-    traces = []
+    traces, seen = [], set()
     for area in areas.itertuples(index=False):
         fill, line = _AREA_STYLE.get(area.kind, ("rgba(0,0,0,0.05)", "#757575"))
         traces.append(go.Scatter(x=area.xs, y=area.ys, mode="lines", fill="toself", fillcolor=fill,
                                  line=dict(color=line, width=1, dash="dot" if area.kind == "hazard" else "solid"),
                                  hovertext=area.hover, hoverinfo="text", hoveron="fills",
-                                 name=area.name, showlegend=False))
+                                 name=_AREA_LABELS.get(area.kind, area.kind), legendgroup=f"area-{area.kind}",
+                                 showlegend=area.kind not in seen))
+        seen.add(area.kind)
     return traces
 
 
 def _facility_traces(facilities: pd.DataFrame, state: MapState | None, *, labels: bool) -> list[go.Scatter]:
     traces = []
+    # A place named like a facility (a shelter called Hakaniemi) would print its name twice.
+    named = set(facilities.loc[facilities["kind"] != "place", "name"])
     for kind in [k for k in FACILITY_LABELS if k in set(facilities["kind"])]:
         part = facilities[facilities["kind"] == kind]
         symbol, colour, size = _STYLE.get(kind, ("circle", "#455a64", 9))
@@ -122,7 +130,8 @@ def _facility_traces(facilities: pd.DataFrame, state: MapState | None, *, labels
         show_text = labels and kind not in ("bus", "customer", "berth")
         traces.append(go.Scatter(
             x=part["x"], y=part["y"], mode="markers+text" if show_text else "markers", marker=marker,
-            text=part["name"] if show_text else None, textposition="top center",
+            text=[n if kind != "place" or n not in named else "" for n in part["name"]] if show_text else None,
+            textposition="top center",
             textfont=dict(size=11, color="#263238"), hovertext=hover, hoverinfo="text",
             customdata=part["element"], name=f"{FACILITY_LABELS[kind]} ({len(part)})",
             meta={"facility": kind, "count": int(len(part))}))

@@ -128,8 +128,7 @@ def _ranking_table(source: SweepSource, kpi: str, filters: Filters) -> tuple[Any
         rows.append({"rank": int(row["rank"]), "strategy": name, "score": float(row["score"]),
                      "mean": float(row["mean"]), "ci": f"{fmt(float(row['ci_low']))} – {fmt(float(row['ci_high']))}",
                      "vs_leader": float(row["diff_vs_leader"]),
-                     "vs_ci": f"{fmt(float(row['diff_vs_leader_ci_low']))} – "
-                              f"{fmt(float(row['diff_vs_leader_ci_high']))}",
+                     "vs_ci": _interval(row["diff_vs_leader_ci_low"], row["diff_vs_leader_ci_high"]),
                      "holm": _p(row["p_holm_vs_leader"]),
                      "constraints": "met" if bool(row["meets_constraints"]) else "NOT met"})
     columns = [("rank", "#"), ("strategy", "strategy"), ("score", ranking.risk_label), ("mean", "mean"),
@@ -140,6 +139,11 @@ def _ranking_table(source: SweepSource, kpi: str, filters: Filters) -> tuple[Any
                  highlight=lambda r: r["strategy"] == (chosen or ranking.leader))
     words = [html.P(ranking.recommendation)] + [html.P(n, className="muted") for n in ranking.notes]
     return words, grid
+
+
+def _interval(low: Any, high: Any) -> str:
+    low, high = float(low), float(high)
+    return "" if math.isnan(low) and math.isnan(high) else f"{fmt(low)} – {fmt(high)}"
 
 
 def _p(value: Any) -> str:
