@@ -126,7 +126,8 @@ def test_unfinished_and_broken_sweeps_are_messages(tmp_path, runs) -> None:
     opened = open_sweep(folder)
     assert opened.source is not None and not opened.source.status().complete
     assert f"the sweep is not finished (40 of {len(runs):,} runs)" in opened.notes[0]
-    assert open_sweep(tmp_path / "missing").error.endswith("no such folder (give a folder written by `twinworld sweep`)")
+    assert open_sweep(tmp_path / "missing").error.endswith(
+        "no such folder (give a folder written by `twinworld sweep`)")
     (tmp_path / "empty").mkdir()
     assert "no results/*.parquet" in open_sweep(tmp_path / "empty").error
     broken = tmp_path / "broken"
@@ -189,7 +190,8 @@ def test_grid_without_coordinates_is_anchored_at_the_hospitals_it_feeds() -> Non
     assert region.counts() == {"hospital": 5, "bus": 118}
     at = region.facilities.set_index(["kind", "element"])
     for bus, hospital in (("11", "Central"), ("58", "Harbour")):
-        assert at.loc[("bus", bus), ["x", "y"]].tolist() == pytest.approx(at.loc[("hospital", hospital), ["x", "y"]].tolist())
+        where = at.loc[("hospital", hospital), ["x", "y"]].tolist()
+        assert at.loc[("bus", bus), ["x", "y"]].tolist() == pytest.approx(where)
     assert any("no geographic coordinates" in n for n in region.notes)
     assert len(region.panels) == 1 and region.panels[0].geographic
 
@@ -276,8 +278,9 @@ def test_live_state_folds_census_recommendations_and_other_topics() -> None:
     state.accept(_delivery("twinworld/grid/state/bus/11", {"energised": False}))
     snap = state.snapshot()
     assert snap.received == 7 and snap.quarantined == 3 and snap.version == 7
-    assert snap.census["hospitals"] == {"Central": pytest.approx({"ward_occupied": 310, "icu_occupied": 21,
-                                                                   "time_s": snap.census["hospitals"]["Central"]["time_s"]})}
+    central = snap.census["hospitals"]["Central"]
+    assert set(snap.census["hospitals"]) == {"Central"}
+    assert (central["ward_occupied"], central["icu_occupied"]) == (310, 21)
     assert snap.recommendations["hospitals"]["recommended"] == "transfer"
     assert snap.topics["twinworld/grid/state/bus/11"]["data"] == {"energised": False}
     reasons = [q["reason"] for q in snap.quarantine]

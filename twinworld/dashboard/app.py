@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from dash import Dash, Input, Output, State, dcc, html
 

@@ -157,7 +157,8 @@ def timeline_figure(events: pd.DataFrame, horizon_h: float, now_h: float | None 
                                      hoverinfo="skip", showlegend=False))
         for kind, part in events.groupby("kind", sort=False):
             hover = [f"<b>{k}</b> {e}<br>{t / scale:.2f} {unit}<br>cause: {c or '–'}<br>{d}"
-                     for k, e, t, c, d in zip(part["kind"], part["element"], part["time_h"], part["cause"], part["detail"])]
+                     for k, e, t, c, d in zip(part["kind"], part["element"], part["time_h"], part["cause"],
+                                              part["detail"])]
             fig.add_trace(go.Scatter(x=part["time_h"] / scale, y=y[part.index], mode="markers", name=kind,
                                      marker=dict(size=10, color=_KIND_COLOURS.get(kind), symbol="diamond",
                                                  line=dict(color="white", width=1)),
@@ -231,7 +232,11 @@ def census_figure(census: dict[str, dict[str, Any]], beds: dict[str, int]) -> go
     share = [o / beds[h] if beds.get(h) else 0.0 for o, h in zip(occupied, names)]
     fig.add_trace(go.Bar(x=names, y=occupied, name="occupied", text=[f"{s:.0%}" if s else "" for s in share],
                          textposition="outside",
-                         marker_color=["#c62828" if s >= 0.95 else "#ef6c00" if s >= 0.85 else "#2e7d32" for s in share]))
+                         marker_color=[_occupancy_colour(s) for s in share]))
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(title="beds")
     return _base(fig, 300)
+
+
+def _occupancy_colour(share: float) -> str:
+    return "#c62828" if share >= 0.95 else "#ef6c00" if share >= 0.85 else "#2e7d32"

@@ -28,6 +28,7 @@ _STYLE = {  # kind -> (marker symbol, colour, size)
     "bus": ("circle", "#37474f", 6), "critical_load": ("circle-dot", "#d81b60", 10),
 }
 _SEGMENT_STYLE = {"road": ("#9aa5b1", 1.6), "line": ("#7e57c2", 1.0), "lane": ("#8d6e63", 1.0)}
+_BOLD = ("jammed", "closed", "out")  # states drawn thicker, so they stand out
 _AREA_STYLE = {"zone": ("rgba(255,193,7,0.10)", "#f9a825"), "hazard": ("rgba(30,136,229,0.16)", "#1e88e5"),
                "port_limits": ("rgba(13,71,161,0.06)", "#0d47a1"), "quay": ("rgba(13,71,161,0.18)", "#0d47a1")}
 #: Colours of segment states in the replay (roads by density, lines in or out of service).
@@ -74,7 +75,7 @@ def _segment_traces(segments: pd.DataFrame, state: MapState | None) -> list[go.S
             xs, ys = _lines(part)
             traces.append(go.Scatter(
                 x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-                line=dict(color=colour, width=(width + 1.4 if wide else width) * (1.5 if cls in ("jammed", "closed", "out") else 1.0)),
+                line=dict(color=colour, width=(width + 1.4 if wide else width) * (1.5 if cls in _BOLD else 1.0)),
                 name=f"{kind} {cls}".strip(), legendgroup=f"seg-{kind}-{cls}"))
     return traces
 
@@ -125,8 +126,8 @@ def _facility_traces(facilities: pd.DataFrame, state: MapState | None, *, labels
         if state is not None:
             hover = [h + (f"<br>{state.notes[k]}" if k in state.notes else "") for h, k in zip(hover, keys)]
             if any(k in state.dark for k in keys):
-                marker["color"] = ["#000000" if k in state.dark else c for k, c in
-                                   zip(keys, marker["color"] if isinstance(marker["color"], list) else [colour] * len(keys))]
+                base = marker["color"] if isinstance(marker["color"], list) else [colour] * len(keys)
+                marker["color"] = ["#000000" if k in state.dark else c for k, c in zip(keys, base)]
         show_text = labels and kind not in ("bus", "customer", "berth")
         traces.append(go.Scatter(
             x=part["x"], y=part["y"], mode="markers+text" if show_text else "markers", marker=marker,

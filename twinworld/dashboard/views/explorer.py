@@ -9,10 +9,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
 
-from twinworld.dashboard.charts import (box_figure, empty_figure, histogram_figure, regret_figure,
-                                        scatter_figure, strategy_colours)
+from twinworld.dashboard.charts import (
+    box_figure,
+    empty_figure,
+    histogram_figure,
+    regret_figure,
+    scatter_figure,
+    strategy_colours,
+)
 from twinworld.dashboard.options import DashboardError
 from twinworld.dashboard.ranking import ranking_for
 from twinworld.dashboard.sweepdata import Filters, SweepSource
@@ -200,7 +207,8 @@ def register(app: Dash, ctx: Any) -> None:
         return _controls(ctx, key)
 
     @app.callback(Output("explorer-message", "children"), Output("explorer-counts", "children"),
-                  Output("explorer-summary", "children"), Output("explorer-box", "figure"), Output("explorer-hist", "figure"),
+                  Output("explorer-summary", "children"), Output("explorer-box", "figure"),
+                  Output("explorer-hist", "figure"),
                   Output("explorer-regret", "figure"), Output("explorer-scatter", "figure"),
                   Output("explorer-worst", "children"),
                   Input("explorer-sweep", "value"), Input("explorer-kpi", "value"),
@@ -227,6 +235,11 @@ def register(app: Dash, ctx: Any) -> None:
                 regret_figure(source.regret(kpi, filters), kpi, unit, colours), scatter,
                 _worst(source, kpi, filters))
 
+    _register_ranking(app, ctx)
+    _register_open(app, ctx)
+
+
+def _register_ranking(app: Dash, ctx: Any) -> None:
     @app.callback(Output("explorer-recommendation", "children"), Output("explorer-ranking", "children"),
                   Input("explorer-sweep", "value"), Input("explorer-kpi", "value"),
                   Input("explorer-strategy", "value"),
@@ -261,7 +274,6 @@ def register(app: Dash, ctx: Any) -> None:
         return html.Ul([html.Li([html.B(f.strategy), f": {f.text}"]) for f in ranking.discovery],
                        className="findings")
 
-    _register_open(app, ctx)
 
 
 def _register_open(app: Dash, ctx: Any) -> None:

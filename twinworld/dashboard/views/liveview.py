@@ -51,7 +51,8 @@ def _recommendation(system: str, rec: dict[str, Any]) -> Any:
     posterior = rec.get("posterior")
     post = html.Pre(json.dumps(posterior, indent=1)[:1500], className="code") if posterior else None
     return card(f"{system}: recommendation",
-                html.P([html.Span("Recommended: "), html.B(str(rec.get("recommended", "–")), id=f"live-recommended-{system}"),
+                html.P([html.Span("Recommended: "),
+                        html.B(str(rec.get("recommended", "–")), id=f"live-recommended-{system}"),
                         html.Span(f"  (updated {_ago(rec.get('time_s'))})", className="muted")], className="big"),
                 dcc.Graph(figure=recommendation_figure(rec.get("strategies", []), str(rec.get("primary", "")),
                                                        str(rec.get("direction", "minimize")),
@@ -85,7 +86,8 @@ def _topics(topics: dict[str, dict[str, Any]]) -> Any:
 def _log(snapshot: Any) -> Any:
     rows = [{"time": time.strftime("%H:%M:%S", time.localtime(m["time_s"])), "topic": m["topic"],
              "status": m["status"], "payload": m["payload"][:90]} for m in reversed(snapshot.log)]
-    bad = [{"topic": q["topic"], "reason": q["reason"], "payload": q["payload"][:60]} for q in reversed(snapshot.quarantine)]
+    bad = [{"topic": q["topic"], "reason": q["reason"], "payload": q["payload"][:60]}
+           for q in reversed(snapshot.quarantine)]
     return html.Div([
         card("Messages (latest first)", table(rows, [("time", "time"), ("topic", "topic"), ("status", "status"),
                                                      ("payload", "payload")], id="live-log")

@@ -110,7 +110,8 @@ def _header(entry: dict[str, Any]) -> Any:
         columns += [("recorded", "in the sweep"), ("same", "reproduced")]
     return card(f"{entry['title']}: {replay.strategy}, seed {replay.seed}",
                 html.P(f"{replay.scenario}. Sampled values: {values}.", className="muted"),
-                html.Details([html.Summary(f"KPIs ({len(rows)})" + (" — compared with the sweep's row" if recorded else "")),
+                html.Details([html.Summary(f"KPIs ({len(rows)})" +
+                                           (" — compared with the sweep's row" if recorded else "")),
                               table(rows, columns, id="replay-kpis")], open=bool(recorded)),
                 id="replay-title")
 
@@ -129,8 +130,10 @@ def replay_series(replay: Any) -> list[tuple[str, pd.DataFrame]]:
             occ = replay.tables[f"{system}.occupancy"]
             if len(occ):
                 share = occ.assign(share=100 * occ["occupied"] / occ["capacity"].clip(lower=1))
-                series.append((f"{system}: beds in use (% of capacity)", share.pivot_table("share", "time_h", "hospital")))
-                series.append((f"{system}: patients waiting for a bed", occ.pivot_table("waiting", "time_h", "hospital")))
+                series.append((f"{system}: beds in use (% of capacity)",
+                               share.pivot_table("share", "time_h", "hospital")))
+                series.append((f"{system}: patients waiting for a bed",
+                               occ.pivot_table("waiting", "time_h", "hospital")))
         elif kind == "port" and f"{system}.hourly" in replay.tables:
             hourly = replay.tables[f"{system}.hourly"].set_index("time_h")
             if len(hourly):
@@ -172,7 +175,8 @@ def _events_table(events: pd.DataFrame, now_h: float, scale: float, unit: str) -
 
 def register(app: Dash, ctx: Any) -> None:
     @app.callback(Output("replay-request", "data", allow_duplicate=True), Input("tabs", "value"),
-                  State("replay-request", "data"), State("replay-first", "data"), prevent_initial_call="initial_duplicate")
+                  State("replay-request", "data"), State("replay-first", "data"),
+                  prevent_initial_call="initial_duplicate")
     def first_visit(tab: str, request: Any, first: Any) -> Any:
         """Replay the first strategy on the scenario's seed when the view is first opened."""
         return first if tab == "replay" and not request and first else no_update
