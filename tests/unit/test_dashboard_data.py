@@ -258,6 +258,20 @@ def test_cascade_events_name_system_element_and_cause() -> None:
     assert cascade_events(events, scenario).equals(events)
 
 
+def test_replay_paints_the_lost_substation_dark_and_the_hospital_it_feeds() -> None:
+    import twinworld
+    from twinworld.dashboard.replay import replay_run
+
+    scenario = twinworld.load_scenario(ROOT / "scenarios" / "storm_cascade.yaml")
+    replay = next(r for r in (replay_run(scenario, "baseline", seed=s, frames=10) for s in range(1, 40))
+                  if (r.events["kind"] == "substation_lost").any())
+    lost = replay.events[replay.events["kind"] == "substation_lost"].iloc[0]
+    before, during = replay.state_at(lost["time_h"] - 1e-6), replay.state_at(lost["time_h"] + 1e-6)
+    assert ("grid", "11") not in before.dark and ("grid", "11") in during.dark
+    assert "dark" in during.notes[("grid", "11")]
+    assert 0.0 <= during.stress[("hospitals", "Central")] <= 1.0
+
+
 # ------------------------------------------------------------------------------ live state --
 def _delivery(topic: str, payload: object) -> SimpleNamespace:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

@@ -165,7 +165,9 @@ class SweepSource:
         from twinworld.scenario.registry import default_registry
 
         known = default_registry().kpi(kpi.split(".")[-1])
-        return str(known.direction) if known is not None else "minimize"
+        if known is None:
+            return "minimize"
+        return str(getattr(known.direction, "value", known.direction))  # a str or a str enum
 
     def unit(self, kpi: str) -> str:
         return str(((self.manifest.get("kpis") or {}).get(kpi) or {}).get("unit") or "")
