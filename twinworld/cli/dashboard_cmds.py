@@ -24,8 +24,11 @@ def dashboard(
     prefix: str = typer.Option("twinworld", help="MQTT topic prefix the live view watches (<prefix>/#)."),
 ) -> None:
     """Serve the dashboard on 127.0.0.1 (a free port, printed) until Ctrl-C."""
-    from twinworld.dashboard.options import DashboardOptions
-    from twinworld.dashboard.server import log_to_terminal, start_dashboard
+    from twinworld.dashboard.options import DashboardError, DashboardOptions
+    try:
+        from twinworld.dashboard.server import log_to_terminal, start_dashboard
+    except ModuleNotFoundError as err:
+        raise DashboardError(f"the dashboard needs {err.name!r}: pip install 'twinworld[dashboard]'") from err
 
     options = DashboardOptions(sweeps=tuple(sweeps or ()), scenario=scenario, twin=twin, host=host,
                                port=port, token=token, topic_prefix=prefix)

@@ -32,7 +32,7 @@ def strategy_colours(strategies: Sequence[str]) -> dict[str, str]:
 def _base(fig: Any, height: int, *, title: str = "") -> Any:
     """Shared look; works on a ``go.Figure`` and on a plain figure dict (the explorer's, which skip
     Plotly's Python-side validation: it costs more than the DuckDB queries behind them)."""
-    layout = dict(height=height, margin=dict(l=60, r=20, t=78 if title else 30, b=40),
+    layout = dict(height=height, margin=dict(l=60, r=20, t=(100 if "<br>" in title else 78) if title else 30, b=40),
                   title=dict(text=title, x=0, font=dict(size=14)) if title else None,
                   plot_bgcolor="white", paper_bgcolor="white", font=dict(size=12),
                   legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
@@ -113,7 +113,7 @@ def regret_figure(regret: pd.DataFrame, kpi: str, unit: str, colours: dict[str, 
                          textposition="outside", textfont=dict(size=12, color="#37474f"), cliponaxis=False,
                          hovertemplate="%{x}: %{y:.3g}<extra>" + column + "</extra>"))
     fig = {"data": data, "layout": {"barmode": "group", "uniformtext": dict(minsize=11, mode="show"),
-                                    "yaxis": {"title": {"text": f"regret in {_title(kpi, unit)}"}}}}
+                                    "yaxis": {"title": {"text": f"regret ({unit})" if unit else "regret"}}}}
     return _base(fig, 300, title="Regret<br><sup>how much worse than the best strategy of the same scenario"
                                  "</sup>")
 
