@@ -54,9 +54,10 @@ class SweepStatus:
         """A one-line note when the sweep is unfinished or has failed runs, else ``""``."""
         notes = []
         if not self.complete:
-            notes.append(f"{self.path}: the sweep is not finished ({self.runs:,} of {self.planned:,} "
-                         f"runs); figures show the runs done so far. Resume it with "
-                         f"`twinworld sweep SCENARIO --out {self.path}`.")
+            done = (f"{self.runs:,} of {self.planned:,} runs" if self.runs < self.planned
+                    else f"its manifest says complete: false; {self.runs:,} runs recorded")
+            notes.append(f"{self.path}: the sweep is not finished ({done}); figures show the runs done "
+                         f"so far. Resume it with `twinworld sweep SCENARIO --out {self.path}`.")
         if self.failed:
             notes.append(f"{self.failed:,} run(s) failed and are left out of the statistics.")
         return " ".join(notes)
