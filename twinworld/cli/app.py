@@ -18,7 +18,7 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 # Each module defines register(app); a module that is not written yet is skipped.
-_COMMAND_MODULES = ("scenario_cmds", "sweep_cmds", "rank_cmds", "twin_cmds", "optimize_cmds")
+_COMMAND_MODULES = ("scenario_cmds", "sweep_cmds", "rank_cmds", "twin_cmds", "optimize_cmds", "dashboard_cmds")
 
 
 def _register_all() -> None:
