@@ -8,20 +8,11 @@ from pydantic import Field, field_validator, model_validator
 
 from twinworld.params import duration, param
 from twinworld.systems.base import Frozen, SystemConfig
+from twinworld.systems.traffic.behaviour import (HouseholdBehaviour, LatLon, Mobilisation, Polygon,
+                                                 check_polygon)
 
 __all__ = ["GridSpec", "NetworkSource", "Zone", "Mobilisation", "Shelter", "ODFlow",
-           "RoadNetworkConfig", "LatLon", "Polygon"]
-
-LatLon = tuple[float, float]
-Polygon = list[LatLon]
-
-
-def check_polygon(value: Polygon | None) -> Polygon | None:
-    """A polygon needs at least three ``[lat, lon]`` corners."""
-    if value is not None and len(value) < 3:
-        raise ValueError("a polygon needs at least 3 [lat, lon] corners")
-    return value
-
+           "RoadNetworkConfig", "LatLon", "Polygon", "HouseholdBehaviour", "check_polygon"]
 
 class GridSpec(Frozen):
     """A synthetic rows x cols grid of two-way links (defaults: UXsim's default link)."""
@@ -78,17 +69,6 @@ class Zone(Frozen):
         return check_polygon(value)
 
 
-class Mobilisation(Frozen):
-    """When households leave after the evacuation order (at time 0).
-
-    ``rayleigh`` (the classic loading curve) and ``logistic`` have mean (median) ``mean``;
-    ``uniform`` spreads departures evenly over ``[0, 2 x mean]``.
-    """
-
-    curve: Literal["rayleigh", "logistic", "uniform"] = "rayleigh"
-    mean: duration(gt=0) = Field(1.0, description="mean (logistic: median) time to leave, e.g. 45min")  # type: ignore[valid-type]
-
-
 class Shelter(Frozen):
     """A shelter (with capacity) or an exit (no capacity) at a point or node of the network."""
 
@@ -126,6 +106,9 @@ class RoadNetworkConfig(SystemConfig):
     zones: list[Zone] = []
     vehicles_per_household: param(ge=0) = Field(1.0, description="vehicles each household takes")  # type: ignore[valid-type]
     mobilisation: Mobilisation = Mobilisation()
+    households: HouseholdBehaviour | None = Field(
+        None, description="households as agents that receive warnings, decide and prepare (the "
+                          "departure curve then emerges); empty = leave along the mobilisation curve")
     shelters: list[Shelter] = []
     od: list[ODFlow] = []
     places: dict[str, LatLon] = Field({}, description="named places for travel-time matrices")
