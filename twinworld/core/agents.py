@@ -217,6 +217,6 @@ def decision_epochs(env: Any, decide: Callable[[float], bool], *, every_h: float
         after = min(regular, extra[0]) if extra else regular
         if after >= regular:
             step += 1
-        if after > until_h:
+        if after > until_h + 1e-9:
             return
-        yield env.timeout(after - now)
+        yield env.timeout(min(after, until_h) - now)

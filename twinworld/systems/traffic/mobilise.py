@@ -58,7 +58,11 @@ class _Cues:
 
 
 class _DoorToDoor:
-    """Teams visiting the zones' households still at home, in a pre-drawn order, at their rate."""
+    """Teams visiting the zones' households still at home, in a pre-drawn order, at their rate.
+
+    Visit number m (counting from 0) is made at ``start + (m + 1) / rate``; households that left
+    are skipped without using a visit.
+    """
 
     def __init__(self, index: int, channel: Channel, table: HouseholdTable, rng: np.random.Generator,
                  start_h: float) -> None:
@@ -69,23 +73,21 @@ class _DoorToDoor:
         self.order = inside[np.argsort(rng.random(inside.size), kind="stable")]
         self.home_u = rng.random(table.size)       # someone opens the door if below reach
         self.visited = np.zeros(table.size, bool)
-        self.carry = 0.0
+        self.made = 0
         self.done = self.order.size == 0
 
-    def visit(self, t0: float, t: float, gone: np.ndarray, cues: _Cues) -> None:
-        begin = max(t0, self.start_h)
-        if self.done or t <= begin:
+    def visit(self, t: float, gone: np.ndarray, cues: _Cues) -> None:
+        if self.done or t <= self.start_h:
             return
-        self.carry += (t - begin) * self.rate_per_h
-        budget = int(self.carry)
-        self.carry -= budget
+        budget = int(np.floor((t - self.start_h) * self.rate_per_h + 1e-9)) - self.made
         waiting = self.order[~(self.visited[self.order] | gone[self.order])]
         if waiting.size == 0:
             self.done = True
             return
-        chosen = waiting[:budget]
+        chosen = waiting[:max(budget, 0)]
         self.visited[chosen] = True
-        times = begin + (np.arange(chosen.size) + 1) * (t - begin) / max(budget, 1)
+        times = self.start_h + (self.made + np.arange(chosen.size) + 1) / self.rate_per_h
+        self.made += chosen.size
         opened = self.home_u[chosen] < float(self.channel.reach)  # type: ignore[arg-type]
         cues.add(chosen[opened], times[opened], self.channel.weight, self.index)
 
@@ -180,7 +182,7 @@ class Mobiliser:
 
         Returns the households that decided to leave in this epoch (their ``depart_h`` is set).
         """
-        t0, self.last_h = self.last_h, t
+        self.last_h = t
         cues = _Cues()
         end = int(np.searchsorted(self.ev_time, t, side="right"))
         due = slice(self.ev_next, end)
@@ -188,7 +190,7 @@ class Mobiliser:
         cues.add(self.ev_household[due], self.ev_time[due], self.ev_weight[due], self.ev_source[due])
         gone = self.depart_h <= t
         for door in self.doors:
-            door.visit(t0, t, gone, cues)
+            door.visit(t, gone, cues)
         self._seen_leaving(t, cues)
         self._warn(cues)
         self._word_of_mouth(t, cues)
