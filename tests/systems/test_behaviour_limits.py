@@ -75,3 +75,28 @@ def test_households_compliant_warned_at_once_and_ready_on_the_curve_are_the_rule
     result = run(scenario, strategy, seed)
     _same(case, result.kpis)
     assert result.kpis["households_left_behind"] == 0.0
+
+
+def _fixed_forecast_and_calm_shoppers(system: dict[str, Any], data: dict[str, Any]) -> None:
+    """Periodic order-up-to as a forecasting agent whose forecast never moves (alpha 0, one period
+    of cover at the old level); every customer's shoppers prone to panic with share 0."""
+    if system["kind"] != "supply_network":
+        return
+    for warehouse in system["warehouses"]:
+        policy = warehouse["policy"]
+        if policy["kind"] == "R_S":
+            warehouse["policy"] = {"kind": "forecast", "review_every": policy["review_every"],
+                                   "forecast": {"method": "exponential_smoothing", "alpha": 0},
+                                   "cover_periods": 1, "initial_forecast_units": policy["order_up_to_units"]}
+    for customer in system["customers"]:
+        customer["panic"] = {"share": 0, "multiplier": 3, "contacts": 4}
+
+
+@pytest.mark.parametrize("case", sorted(c for c in BASE if c.startswith("port_strike")))
+def test_warehouses_with_a_forecast_that_never_moves_and_calm_shoppers_are_todays_supply(case: str) -> None:
+    scenario, strategy, seed = _scenario(case, _fixed_forecast_and_calm_shoppers)
+    system = scenario.systems["supply"]
+    assert [w.policy.kind for w in system.warehouses].count("forecast") == 1
+    result = run(scenario, strategy, seed)
+    _same(case, result.kpis)
+    assert result.kpis["panic_extra_units"] == 0.0
