@@ -100,3 +100,33 @@ def test_warehouses_with_a_forecast_that_never_moves_and_calm_shoppers_are_today
     result = run(scenario, strategy, seed)
     _same(case, result.kpis)
     assert result.kpis["panic_extra_units"] == 0.0
+
+
+def _crews_who_never_divert(system: dict[str, Any], data: dict[str, Any]) -> None:
+    if system["kind"] == "hospital_region":
+        system["ambulances"] = {"respect_diversion": 0, "max_travel_min": 60}
+
+
+def _no_hospital_in_reach(system: dict[str, Any], data: dict[str, Any]) -> None:
+    if system["kind"] == "hospital_region":
+        system["ambulances"] = {"respect_diversion": 1, "max_travel_min": 0.001}
+
+
+@pytest.mark.parametrize("edit", [_crews_who_never_divert, _no_hospital_in_reach])
+@pytest.mark.parametrize("case", sorted(c for c in BASE if c.startswith(("hospital_surge", "example:hospital_region"))))
+def test_ambulances_that_never_divert_are_todays_hospitals(case: str, edit: Any) -> None:
+    scenario, strategy, seed = _scenario(case, edit)
+    result = run(scenario, strategy, seed)
+    _same(case, result.kpis)
+    assert result.kpis["ambulance_diversions"] == 0.0
+
+
+def _patient_operators(system: dict[str, Any], data: dict[str, Any]) -> None:
+    if system["kind"] == "port":
+        system["operators"] = {"count": 5, "wait_threshold": "100000h", "threshold_cv": 0.5}
+
+
+@pytest.mark.parametrize("case", sorted(c for c in BASE if c.startswith(("port_congestion", "example:port"))))
+def test_operators_who_never_give_up_are_todays_port(case: str) -> None:
+    scenario, strategy, seed = _scenario(case, _patient_operators)
+    _same(case, run(scenario, strategy, seed).kpis)
