@@ -38,7 +38,7 @@ def test_crowding_spreads_to_the_nearest_accepting_hospital() -> None:
     assert counts.loc["H2", "diverted_in"] > counts.loc["H3", "diverted_in"] >= 0  # nearest first
     trips = diverting.tables["hospitals.ambulance_diversions"]
     assert diverting.kpis["ambulance_extra_min"] == pytest.approx(trips["extra_min"].sum())
-    assert set(trips["extra_min"]) <= {10.0, 18.0}
+    assert set(trips["extra_min"]) <= {10.0, 15.0, 18.0}                 # H1-H2, H2-H3, H1-H3
     assert diverting.kpis["patients_turned_away"] < home_only.kpis["patients_turned_away"]
     before = home_only.tables["hospitals.hospitals"].set_index("hospital")
     assert counts.loc["H2", "peak_occupied"] >= before.loc["H2", "peak_occupied"]  # the neighbour fills up
