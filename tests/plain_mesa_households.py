@@ -41,23 +41,27 @@ class PlainHousehold(mesa.Agent):
             return
         heard = [(time, weight) for time, weight in model.official[self.index] if t0 < time <= t]
         for contact, delay in model.incoming[self.index]:
-            other = model.households[contact]
-            arrive = other.warned_h + delay
+            arrive = model.households[contact].warned_h + delay
             if contact not in self.told and arrive <= t:
                 self.told.add(contact)
                 heard.append((arrive, model.word_weight))
+        if heard:
+            self.warned_h = min(self.warned_h, min(time for time, _ in heard))
+        for contact in model.contacts_of[self.index]:
+            other = model.households[contact]
             if contact not in self.seen and other.depart_h <= t:
                 self.seen.add(contact)
                 heard.append((other.depart_h, model.departure_weight))
         if not heard:
             return
         heard.sort()
-        self.warned_h = min(self.warned_h, heard[0][0])
         needs = model.needs[self.index]
         for time, weight in heard:
             self.cues += weight
             if self.cues >= needs and self.cues > 0:
                 self.decided_h = time
+                if self.warned_h == math.inf:        # convinced by neighbours leaving alone
+                    self.warned_h = time
                 depart = max(time, model.turn_h[self.index]) + model.prep_h[self.index]
                 self.depart_h = max(depart, t)
                 return
@@ -75,14 +79,18 @@ class PlainHouseholds(mesa.Model):
     incoming
         Per household: ``(contact, delay)`` for each contact who would tell it (delay after the
         contact is warned); empty without word of mouth.
+    contacts_of
+        Per household: every contact (whom it sees leave); default none.
     """
 
     def __init__(self, *, needs: np.ndarray, prep_h: np.ndarray, turn_h: np.ndarray,
                  official: list[list[tuple[float, float]]], incoming: list[list[tuple[int, float]]],
-                 word_weight: float = 0.0, departure_weight: float = 0.0, seed: int = 0) -> None:
+                 contacts_of: list[list[int]] | None = None, word_weight: float = 0.0,
+                 departure_weight: float = 0.0, seed: int = 0) -> None:
         super().__init__(rng=seed)
         self.needs, self.prep_h, self.turn_h = needs.tolist(), prep_h.tolist(), turn_h.tolist()
         self.official, self.incoming = official, incoming
+        self.contacts_of = contacts_of if contacts_of is not None else [[] for _ in official]
         self.word_weight, self.departure_weight = word_weight, departure_weight
         self.households = [PlainHousehold(self, i) for i in range(len(self.needs))]
         self.last_h = -math.inf

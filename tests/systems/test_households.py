@@ -197,3 +197,31 @@ def test_bad_household_sections_are_clear_errors(households: Any, strategy: Any,
         load_scenario(data)
     assert message in str(err.value)
     assert "systems.roads" in str(err.value) or "strategies.s" in str(err.value)
+
+
+def test_no_informed_or_uninformed_platoon_waits_for_a_link_with_room() -> None:
+    """Mixed routing re-plans while platoons wait; a wait must end once the next link has room
+    (a re-plan that lets a platoon move on must wake those waiting behind it)."""
+    import yaml
+
+    from twinworld.systems.traffic.informed import MixedRoutingEngine
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    data = yaml.safe_load((root / "scenarios" / "helsinki_households.yaml").read_text())
+    data["disruptions"] = []
+    roads = data["systems"]["roads"]
+    roads["vehicles_per_household"] = 0.1
+    del roads["households"]["shadow"]
+    roads["households"]["informed_drivers"] = {"share": 0.4, "replan_every": "10min"}
+    scenario = load_scenario(data, base_dir=root / "scenarios")
+    world = build_world(resolve(scenario, sample_values(scenario, 1)), "baseline", 1)
+    engine = None
+    for until in (1.0, 2.0, 3.0, 10.0):
+        world.env.run(until=until)
+        engine = world.systems["roads"].finish_to_now()
+        assert isinstance(engine, MixedRoutingEngine)
+        for link, wanted in enumerate(engine.blocked_on):
+            if wanted >= 0:
+                head = engine.queue[link][0]
+                assert not engine._has_room(wanted, engine.size[head]), (until, link, wanted)
+    assert world.systems["roads"].kpis()["vehicles_en_route"] == 0

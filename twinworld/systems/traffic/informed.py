@@ -62,3 +62,8 @@ class MixedRoutingEngine(TrafficEngine):
                 if self.uninformed[head] and self.free_routes[self.dest[head]][self.end[link]] != wanted:
                     self.blocked_on[link] = -1
                     self._try(link, self.now)
+        # Platoons that moved on during the re-plan freed room; wake whoever waits for it now (the
+        # next advance_to starts a fresh list of freed links, which would lose these wake-ups and
+        # leave heads blocked on empty links for ever).
+        while self._freed:
+            self._wake(self._freed.pop(), self.now)

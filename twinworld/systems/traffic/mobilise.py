@@ -57,6 +57,39 @@ class _Cues:
                 np.concatenate(self.source))
 
 
+class _Pool:
+    """Messages on their way (a tie and its arrival time), in time-sorted batches, so that taking
+    those due by ``t`` costs a binary search per batch rather than a pass over all of them."""
+
+    def __init__(self) -> None:
+        self.batches: list[list] = []   # [times (sorted), ties, first not yet taken]
+
+    def __len__(self) -> int:
+        return sum(times.size - first for times, _, first in self.batches)
+
+    def add(self, ties: np.ndarray, times: np.ndarray) -> None:
+        if ties.size:
+            order = np.argsort(times, kind="stable")
+            self.batches.append([times[order], ties[order], 0])
+
+    def due(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The ties (and times) of messages arriving by ``t``, taken out of the pool."""
+        ties, times, kept = [], [], []
+        for batch in self.batches:
+            when, tie, first = batch
+            end = int(np.searchsorted(when, t, side="right"))
+            if end > first:
+                ties.append(tie[first:end])
+                times.append(when[first:end])
+                batch[2] = end
+            if batch[2] < when.size:
+                kept.append(batch)
+        self.batches = kept
+        if not ties:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(ties), np.concatenate(times)
+
+
 class _DoorToDoor:
     """Teams visiting the zones' households still at home, in a pre-drawn order, at their rate.
 
@@ -163,10 +196,8 @@ class Mobiliser:
     def _social(self, streams: RandomStreams, system: str) -> None:
         """Per tie: whether a warned household tells that contact, and after how long."""
         mouth = self.behaviour.word_of_mouth
-        self.pool_tie = np.zeros(0, np.int64)       # ties whose message is on its way
-        self.pool_time = np.zeros(0)
-        self.seen_tie = np.zeros(0, np.int64)       # contacts seeing a household leave
-        self.seen_time = np.zeros(0)
+        self.messages = _Pool()      # ties whose message is on its way
+        self.leaving = _Pool()       # ties along which a household will be seen leaving
         self.told = np.zeros(self.table.size, bool)   # its messages are on their way
         if mouth is None or self.contacts is None:
             self.tell_delay = None
@@ -218,11 +249,9 @@ class Mobiliser:
         weight = self.behaviour.word_of_mouth.weight  # type: ignore[union-attr]
         while True:
             self._push(np.flatnonzero(np.isfinite(self.warned_h) & ~self.told))
-            on_time = self.pool_time <= t
-            if not on_time.any():
+            tie, time = self.messages.due(t)
+            if tie.size == 0:
                 return
-            tie, time = self.pool_tie[on_time], self.pool_time[on_time]
-            self.pool_tie, self.pool_time = self.pool_tie[~on_time], self.pool_time[~on_time]
             part = len(cues.household)
             cues.add(self.contacts.indices[tie], time, weight, WORD_OF_MOUTH)  # type: ignore[union-attr]
             self._warn(cues, part)
@@ -236,16 +265,13 @@ class Mobiliser:
         senders = np.repeat(households, self.contacts.degree()[households])  # type: ignore[union-attr]
         arrive = self.warned_h[senders] + self.tell_delay[ties]  # type: ignore[index]
         keep = np.isfinite(arrive)
-        self.pool_tie = np.concatenate([self.pool_tie, ties[keep]])
-        self.pool_time = np.concatenate([self.pool_time, arrive[keep]])
+        self.messages.add(ties[keep], arrive[keep])
 
     def _seen_leaving(self, t: float, cues: _Cues) -> None:
         """Contacts who saw a household leave since the last epoch count it as a warning."""
-        if self.seen_tie.size == 0:
+        tie, time = self.leaving.due(t)
+        if tie.size == 0:
             return
-        on_time = self.seen_time <= t
-        tie, time = self.seen_tie[on_time], self.seen_time[on_time]
-        self.seen_tie, self.seen_time = self.seen_tie[~on_time], self.seen_time[~on_time]
         cues.add(self.contacts.indices[tie], time,  # type: ignore[union-attr]
                  self.behaviour.word_of_mouth.departure_weight, NEIGHBOURS)  # type: ignore[union-attr]
 
@@ -288,14 +314,13 @@ class Mobiliser:
             return
         ties = self.contacts.edges_from(households)
         senders = np.repeat(households, self.contacts.degree()[households])
-        self.seen_tie = np.concatenate([self.seen_tie, ties])
-        self.seen_time = np.concatenate([self.seen_time, self.depart_h[senders]])
+        self.leaving.add(ties, self.depart_h[senders])
 
     # ---------------------------------------------------------------------------- state --
     def is_settled(self) -> bool:
         """No warning can reach anyone any more (official, door-to-door, word of mouth, seen)."""
         return (self.ev_next >= self.ev_time.size and all(d.done for d in self.doors)
-                and self.pool_tie.size == 0 and self.seen_tie.size == 0
+                and not self.messages.batches and not self.leaving.batches
                 and (self.tell_delay is None or not bool((np.isfinite(self.warned_h) & ~self.told).any())))
 
     def all_decided(self) -> bool:
