@@ -69,7 +69,10 @@ def _households_at_the_limit(system: dict[str, Any], data: dict[str, Any]) -> No
         system["households"] = {}
 
 
-@pytest.mark.parametrize("case", sorted(c for c in BASE if c.startswith(("helsinki_evacuation", "example:road_network"))))
+ROAD_CASES = sorted(c for c in BASE if c.startswith(("helsinki_evacuation", "example:road_network")))
+
+
+@pytest.mark.parametrize("case", ROAD_CASES)
 def test_households_compliant_warned_at_once_and_ready_on_the_curve_are_the_rule_based_model(case: str) -> None:
     scenario, strategy, seed = _scenario(case, _households_at_the_limit)
     result = run(scenario, strategy, seed)

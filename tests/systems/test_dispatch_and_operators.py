@@ -51,7 +51,8 @@ def test_a_regional_protocol_lever_does_the_same_as_crews_that_divert() -> None:
 
 
 def test_no_accepting_hospital_within_reach_means_home() -> None:
-    assert run(load_scenario(region({"max_travel_min": 30}, far_min=45)), "baseline", 4).kpis["ambulance_diversions"] == 0
+    result = run(load_scenario(region({"max_travel_min": 30}, far_min=45)), "baseline", 4)
+    assert result.kpis["ambulance_diversions"] == 0
 
 
 def test_crews_that_ignore_diversion_divert_less() -> None:

@@ -78,7 +78,8 @@ def test_shoppers_who_meet_empty_shelves_buy_more_and_tell_others() -> None:
     told = run(load_scenario(_short_chain(_panic(0.5, 6))), "baseline", 2, tables=True)
     assert calm.kpis["panic_extra_units"] == 0
     assert 0 < alone.kpis["panic_extra_units"] < told.kpis["panic_extra_units"]
-    peak = {name: r.tables["supply.panic"]["shoppers_panicking"].max() for name, r in (("alone", alone), ("told", told))}
+    peak = {name: r.tables["supply.panic"]["shoppers_panicking"].max()
+            for name, r in (("alone", alone), ("told", told))}
     assert 0 < peak["alone"] < peak["told"]
     assert told.kpis["fill_rate"] < calm.kpis["fill_rate"]              # panic makes the shortage worse
     scenario = load_scenario(_short_chain(_panic(0.5, 6)))

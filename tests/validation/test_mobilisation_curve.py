@@ -37,7 +37,8 @@ N = 20_000
 
 
 def _households(behaviour: dict, horizon: str) -> dict:
-    data = grid(behaviour, horizon=horizon, zones=[{"name": "z", "households": N, "polygon": box(-0.5, -0.5, 4.5, 4.5)}])
+    zone = {"name": "z", "households": N, "polygon": box(-0.5, -0.5, 4.5, 4.5)}
+    data = grid(behaviour, horizon=horizon, zones=[zone])
     return run(load_scenario(data), "baseline", 3, tables=True).tables["roads.households"]
 
 
@@ -52,8 +53,9 @@ def test_departures_are_the_convolution_of_warning_and_preparation_times() -> No
     def convolution_cdf(t: float) -> float:
         if t <= 0:
             return 0.0
-        density = (lambda s: rate_per_h * math.exp(-rate_per_h * s)
-                   * (1.0 - math.exp(-(t - s) ** 2 / (2 * sigma**2))))
+        def density(s: float) -> float:     # warned at s, ready by t - s
+            return rate_per_h * math.exp(-rate_per_h * s) * (1.0 - math.exp(-(t - s) ** 2 / (2 * sigma**2)))
+
         return integrate.quad(density, 0.0, t)[0]
 
     expected = np.array([convolution_cdf(t) for t in depart])

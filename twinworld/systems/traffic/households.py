@@ -170,7 +170,8 @@ def draw_households(streams: RandomStreams, system: str, behaviour: HouseholdBeh
     informed = streams.get(system, "informed").random(group.size) < informed_share \
         if informed_share < 1.0 else np.ones(group.size, bool)
     return HouseholdTable(
-        group=group, home=_cat([g.home for g in groups], np.int64), vehicles=_cat([g.vehicles for g in groups], np.int64),
+        group=group, home=_cat([g.home for g in groups], np.int64),
+        vehicles=_cat([g.vehicles for g in groups], np.int64),
         prep_u=_cat([g.prep_u for g in groups], float), compliance=compliance, needs=needs, informed=informed,
         car_household=_cat([g.car_household + offsets[i] for i, g in enumerate(groups)], np.int64),
         car_origin=_cat([g.car_origin for g in groups], np.int64), n_zones=n_zones)

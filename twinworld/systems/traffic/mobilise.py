@@ -42,7 +42,8 @@ class _Cues:
     weight: list[np.ndarray] = field(default_factory=list)
     source: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, household: np.ndarray, time: np.ndarray, weight: float | np.ndarray, source: int | np.ndarray) -> None:
+    def add(self, household: np.ndarray, time: np.ndarray, weight: float | np.ndarray,
+            source: int | np.ndarray) -> None:
         if household.size:
             self.household.append(household)
             self.time.append(time)
@@ -185,7 +186,9 @@ class Mobiliser:
             times.append(first_order_h + float(channel.start) + delay[chosen])  # type: ignore[arg-type]
             weights.append(np.full(chosen.size, channel.weight))
             sources.append(np.full(chosen.size, index, np.int64))
-        cat = (lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype))
+        def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
         self.ev_household, self.ev_time = cat(households, np.int64), cat(times, float)
         self.ev_weight, self.ev_source = cat(weights, float), cat(sources, np.int64)
         order = np.argsort(self.ev_time, kind="stable")
