@@ -188,22 +188,14 @@ def _number(value: Any, is_duration: bool) -> float:
     raise ValueError(f"{value!r} is not a number")
 
 
-def _finite(number: float) -> float:
-    """NaN would pass every bound check, and inf is no value to sample: refuse both."""
-    if not math.isfinite(number):
-        raise ValueError(f"must be a finite number; got {number!r}")
-    return number
-
-
 def _parse(value: Any, *, is_duration: bool) -> float | Dist:
     if not isinstance(value, dict):
         try:
-            number = _number(value, is_duration)
+            return _number(value, is_duration)
         except ValueError as err:
             unit_hint = " or a duration like 30min, 72h, 3d" if is_duration else ""
             raise ValueError(f"expected a number{unit_hint}, or a distribution "
                              f"({', '.join(DIST_FORMS)}); got {value!r}") from err
-        return _finite(number)
     forms = [k for k in value if k in (*_ARITY, "choice", "fixed")]
     if len(forms) != 1:
         raise ValueError(f"a distribution needs exactly one of fixed, uniform, triangular, normal, "
@@ -215,7 +207,7 @@ def _parse(value: Any, *, is_duration: bool) -> float | Dist:
         raise ValueError(f"unexpected key(s) {sorted(extra)} in a {form} distribution")
     args = value[form]
     if form == "fixed":
-        return _finite(_number(args, is_duration))
+        return _number(args, is_duration)
     if form == "choice":
         if not isinstance(args, list) or not args:
             raise ValueError("choice needs a non-empty list of values")
@@ -223,13 +215,13 @@ def _parse(value: Any, *, is_duration: bool) -> float | Dist:
         if weights is not None and (len(weights) != len(args) or any(w < 0 for w in weights)
                                     or sum(weights) <= 0):
             raise ValueError("choice weights must be as many as the values, non-negative, not all 0")
-        return Choice(tuple(_finite(_number(v, is_duration)) for v in args),
+        return Choice(tuple(_number(v, is_duration) for v in args),
                       tuple(float(w) for w in weights) if weights is not None else None)
     if not isinstance(args, list) or len(args) != _ARITY[form]:
         names = {"uniform": "[low, high]", "triangular": "[low, mode, high]",
                  "normal": "[mean, sd]", "lognormal": "[mean, sd]"}[form]
         raise ValueError(f"{form} needs {names}; got {args!r}")
-    nums = [_finite(_number(v, is_duration)) for v in args]
+    nums = [_number(v, is_duration) for v in args]
     if form == "uniform":
         if nums[0] > nums[1]:
             raise ValueError(f"uniform low {nums[0]:g} is above high {nums[1]:g}")
