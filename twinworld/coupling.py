@@ -53,7 +53,7 @@ class CouplingLink:
         self.degraded = False
         self.level = 1.0
         self._event: int | None = None   # the consumer's degradation in the cascade log
-        world.services.subscribe(provider, self.changed)
+        world.services.subscribe(provider, self.changed, level=True)
 
     @property
     def where(self) -> str:

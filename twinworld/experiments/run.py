@@ -58,7 +58,7 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
 def _record_root(world: World, disruption: Any, label: str) -> None:
     """While the disruption lasts it is the active cause on its target (the root of cascades)."""
     system, element = target_system(disruption.target), target_element(disruption.target)
-    start, end = disruption.window(world.horizon_h)
+    start, end = disruption.effect_window(world.horizon_h)
     event: list[int] = []
 
     def begin() -> None:

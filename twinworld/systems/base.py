@@ -115,6 +115,11 @@ class DisruptionConfig(Frozen):
         end = horizon_h if self.duration is None else start + float(self.duration)  # type: ignore[arg-type]
         return start, min(end, horizon_h)
 
+    def effect_window(self, horizon_h: float) -> tuple[float, float]:
+        """When the disruption acts on its system at all (a flood's wet roads come before its
+        onset): the span in which it is the cause of what goes wrong there."""
+        return self.window(horizon_h)
+
     def check(self, system: SystemConfig) -> list[Problem]:
         """Problems of this disruption against its target system's (prepared) config.
 

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SupplyNetwork", "STREAMS"]
 
+#: A shortage up to a week after a closure ends is still its doing (the backlog clears slowly).
+_BACKLOG_LINGER_H = 168.0
+
 #: The network's random streams (after its system name): customer orders, lane transit times.
 STREAMS = ("demand", "lead_time")
 
@@ -383,7 +386,8 @@ class SupplyNetwork(System):
             if order.counted:
                 self.counts["weighted_short_units"] += short * (
                     self.config.critical_cost_factor if order.critical else 1.0)
-                self.world.cascade.outcome(self.name, "units_short", short, element=wh.name, anywhere=True)
+                self.world.cascade.outcome(self.name, "units_short", short, element=wh.name, anywhere=True,
+                                           lingering_h=_BACKLOG_LINGER_H)
             self.shortages.append(self.env.now)
         if order.is_customer and self.config.unmet_demand == "lost_sales":
             order.open_units = 0
