@@ -41,12 +41,12 @@ class CascadeLog:
         self.events: list[CascadeEvent] = []
         self._active: defaultdict[tuple[str, str | None], list[int]] = defaultdict(list)
         self._ended: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)   # system -> (event, end)
+        self.outcomes: defaultdict[tuple[int | None, str, str], float] = defaultdict(float)
 
     @property
     def now_h(self) -> float:
         """Simulated time now (the World's clock)."""
         return self._clock()
-        self.outcomes: defaultdict[tuple[int | None, str, str], float] = defaultdict(float)
 
     # ------------------------------------------------------------------------- recording --
     def record(self, time_h: float, system: str, element: str | None, what: str, detail: str = "",
