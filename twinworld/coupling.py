@@ -92,7 +92,7 @@ class CouplingLink:
         if self._event is not None:
             log.deactivate(self.consumer.name, self.element, self._event)
         self._event = log.record(self.world.now, self.consumer.name, self.element, "degraded",
-                                 f"-{share:.0%} capacity ({self.kind}, after {self.backup_h:g} h of buffer)",
+                                 f"-{share:.0%} capacity ({self.kind}, after {self.backup_h:.1f} h of buffer)",
                                  cause)
         log.activate(self.consumer.name, self.element, self._event)
         self.consumer.degrade(self.element, share, cause=self.cause, kind=self.kind)

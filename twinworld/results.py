@@ -136,6 +136,8 @@ class RunResult:
     wall_s: float = 0.0
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     cascades: dict[str, float] = field(default_factory=dict)
+    cascade: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Every cascade event of the run (id, time_h, system, element, what, detail, cause)."""
 
     def row(self, **base: Any) -> dict[str, Any]:
         """The stored row: ``base`` columns (run id, sample index ...), ``param.*``, ``kpi.*``,

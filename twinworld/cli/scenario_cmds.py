@@ -92,8 +92,28 @@ def run(
     console.print(_kpi_table(results, kpis, f"{loaded.name} — seed {seed}", definitions))
     wall = sum(r.wall_s for r in detail.values())
     console.print(f"[dim]{len(names)} run(s) in {wall:.2f} s[/]")
+    if loaded.couplings:
+        _print_cascades(detail)
     if out is not None:
         _write_outputs(out, detail, values)
+
+
+def _print_cascades(detail: dict) -> None:
+    """The cause chains of the first strategy's run, as a timeline (the others: only their totals)."""
+    from twinworld.viz.cascade import cascade_text
+
+    first, result = next(iter(detail.items()))
+    lines = cascade_text(result.cascade, result.cascades)
+    console.print(f"\n[bold]Cascades under {first!r}[/] (time, system, what failed and why)"
+                  if lines else f"\n[dim]No cascade across systems under {first!r}.[/]", highlight=False)
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+    for name, other in list(detail.items())[1:]:
+        crossing = {k: v for k, v in other.cascades.items() if k.split(".")[1] not in ("none", k.split(".")[2])}
+        if crossing:
+            said = ", ".join(f"{v:g} {k.split('.', 3)[3].replace('_', ' ')} from {k.split('.')[1]}"
+                             for k, v in crossing.items())
+            console.print(f"{'':>9} {name}: {said}", highlight=False, markup=False)
 
 
 def _write_outputs(out: Path, detail: dict, values: dict[str, float]) -> None:
@@ -104,6 +124,8 @@ def _write_outputs(out: Path, detail: dict, values: dict[str, float]) -> None:
     for name, result in detail.items():
         for table_name, table in result.tables.items():
             table.to_csv(out / f"{name}.{table_name}.csv", index=False)
+        if len(result.cascade):
+            result.cascade.to_csv(out / f"{name}.cascade.csv", index=False)
     console.print(f"wrote {out / 'kpis.csv'}, {out / 'kpis.parquet'} and detail tables")
 
 

@@ -39,8 +39,8 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
     for name, config in scenario.systems.items():
         world.systems[name] = registry.get(config.kind).build(world, name, config)
     for index, disruption in enumerate(scenario.disruptions):
+        _record_root(world, disruption, scenario.disruption_label(index))   # before its effects, at equal times
         world.systems[target_system(disruption.target)].disrupt(disruption)
-        _record_root(world, disruption, scenario.disruption_label(index))
     for system, levers in scenario.strategies[strategy].items():
         for lever in levers:
             world.systems[system].respond(lever)
@@ -131,9 +131,9 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
                 detail[f"{name}.{table_name}"] = table
         if world.recorder.events:
             detail["events"] = pd.DataFrame(world.recorder.events, columns=["time_h", "kind", "detail"])
-        if world.cascade.events:
-            detail["cascade"] = pd.DataFrame([vars(e) for e in world.cascade.events])
+    cascade = (pd.DataFrame([vars(e) for e in world.cascade.events]) if world.cascade.events
+               else pd.DataFrame(columns=["id", "time_h", "system", "element", "what", "detail", "cause"]))
     return RunResult(scenario=scenario.name, strategy=strategy, seed=seed, values=dict(values),
                      kpis=kpis, counters=dict(world.recorder.counters),
                      wall_s=time.perf_counter() - started, tables=detail,
-                     cascades=world.cascade.summary())
+                     cascades=world.cascade.summary(), cascade=cascade)

@@ -184,6 +184,7 @@ class SupplyNetwork(System):
         if wh.on_hand > limit:
             spoiled = wh.on_hand - limit
             wh.on_hand = limit
+            wh.spoiled += spoiled
             self.counts["spoiled_units"] += spoiled
             self._stock_changed(wh)
             self.world.recorder.event("stock_spoiled", f"{self.name}.{wh.name} -{spoiled} units ({cause})")
