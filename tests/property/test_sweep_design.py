@@ -104,7 +104,9 @@ def test_a_sweep_row_is_reproduced_by_one_run_from_its_seed_and_values() -> None
     spec = list(plan.runs())[5]
     point = Point(spec.scenario_index, spec.replication, spec.seed,
                   tuple(plan.values[spec.scenario_index]), ((spec.strategy, spec.run_id),))
-    row = run_points(scenario, Chunk(1, (point,), plan.parameters, 0))[0]
+    row = run_points(scenario, Chunk(1, (point,), plan.parameters))[0]
     again = run(scenario, spec.strategy, seed=row["seed"], values=plan.point(spec.scenario_index))
     assert row["status"] == "ok"
-    assert row["kpis"] == {f"kpi.{k}": v for k, v in again.kpis.items()}
+    assert {k: v for k, v in row.items() if k.startswith("kpi.")} == {f"kpi.{k}": v for k, v in again.kpis.items()}
+    assert {k: v for k, v in row.items() if k.startswith("param.")} == {
+        f"param.{k}": v for k, v in plan.point(spec.scenario_index).items()}
