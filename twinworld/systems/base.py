@@ -35,9 +35,13 @@ __all__ = ["Frozen", "SystemConfig", "DisruptionConfig", "StrategyConfig", "KPI"
 
 
 class Frozen(BaseModel):
-    """Base of every scenario model: immutable, and unknown fields are errors (typos caught)."""
+    """Base of every scenario model: immutable, and unknown fields are errors (typos caught).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+    Non-finite numbers (NaN, infinity) are refused in every float field: NaN passes every ``>=``
+    check, so a bound alone would let it through.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False, allow_inf_nan=False)
 
 
 class SystemConfig(Frozen):
@@ -156,6 +160,10 @@ class SystemPlugin:
         the data inline or with content keys for the per-process cache. ``prepare(config, base_dir)``.
     elements
         Names of a config's elements that ``system.element`` targets may name (berths, warehouses).
+    estimate_events
+        ``estimate_events(config, horizon_h, disruptions, levers) -> float``: an upper-end guess
+        of the events one run processes under one strategy's ``levers`` (see
+        :mod:`twinworld.scenario.workload`); runs above the limit are refused at load time.
     """
 
     kind: str
@@ -168,6 +176,7 @@ class SystemPlugin:
     prepare: Callable[[Any, Any], Any] | None = None
     description: str = ""
     elements: Callable[[Any], list[str]] | None = None
+    estimate_events: Callable[[Any, float, tuple[Any, ...], tuple[Any, ...]], float] | None = None
 
     def disruption_model(self, kind: str) -> type[DisruptionConfig] | None:
         return next((m for m in self.disruptions if _literal_kind(m) == kind), None)

@@ -9,11 +9,17 @@ import numpy as np
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import SystemPlugin, target_element, target_system
 from twinworld.systems.grid.config import PowerGridConfig
-from twinworld.systems.grid.disruptions import (DISRUPTIONS, Flood, GeneratorTrip, LineOutage,
-                                                SubstationLoss)
+from twinworld.systems.grid.disruptions import (
+    DISRUPTIONS,
+    Flood,
+    GeneratorTrip,
+    LineOutage,
+    SubstationLoss,
+)
 from twinworld.systems.grid.kpis import KPIS
 from twinworld.systems.grid.model import PowerGrid
 from twinworld.systems.grid.strategies import STRATEGIES, Microgrids
+from twinworld.systems.grid.workload import estimate_events
 
 __all__ = ["plugin", "PowerGrid", "PowerGridConfig"]
 
@@ -77,7 +83,7 @@ def prepare(config: PowerGridConfig, files: Any) -> PowerGridConfig:
     source = config.source
     try:
         if source.file is not None:
-            path = files.resolve(source.file, path="source.file")
+            path = files.resolve(source.file, path="source.file", kind="grid_case")
             key = case_key(path)
             cached_engine(path, key)
             return config.model_copy(update={"source": source.model_copy(
@@ -95,6 +101,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     check=check,
     prepare=prepare,
     description="A power grid on the DC flow (PTDF/LODF): outages, cascades, island balancing, "

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from twinworld.limits import MAX_LIST_ITEMS, MAX_MULTIPLIER, MAX_RANDOM_OUTAGES
 from twinworld.params import duration, param
 from twinworld.systems.base import DisruptionConfig
 
@@ -27,10 +28,10 @@ class LineOutage(DisruptionConfig):
 
     kind: Literal["line_outage"]
     lines: list[str] | None = Field(None, description="branch ids, e.g. [L12, T3]")
-    count: param(ge=0) | None = Field(None, description="number of random branches (N-k)")  # type: ignore[valid-type]
-    wind_speed_ms: param(ge=0) | None = Field(None, description="storm: peak gust, m/s")  # type: ignore[valid-type]
-    fragility_median_ms: float = Field(45.0, gt=0, description="gust at which half the lines fail")
-    fragility_beta: float = Field(0.25, gt=0, description="log-standard deviation of the fragility curve")
+    count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random branches (N-k)")  # type: ignore[valid-type]
+    wind_speed_ms: param(ge=0, le=150) | None = Field(None, description="storm: peak gust, m/s")  # type: ignore[valid-type]
+    fragility_median_ms: float = Field(45.0, gt=0, le=150, description="gust at which half the lines fail")
+    fragility_beta: float = Field(0.25, gt=0, le=10, description="log-standard deviation of the fragility curve")
     include_transformers: bool = Field(False, description="random and storm outages may hit transformers")
     spread: duration() = Field(0.0, description="failures spread uniformly over this time")  # type: ignore[valid-type]
 
@@ -47,7 +48,7 @@ class GeneratorTrip(DisruptionConfig):
 
     kind: Literal["generator_trip"]
     generators: list[str] | None = Field(None, description="generator ids, e.g. [G3, EG0]")
-    count: param(ge=0) | None = Field(None, description="number of random units")  # type: ignore[valid-type]
+    count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random units")  # type: ignore[valid-type]
 
 
 class SubstationLoss(DisruptionConfig):
@@ -61,7 +62,7 @@ class HeatwaveLoad(DisruptionConfig):
     """Load multiplied over the window; hot lines may also carry less (``rating_derate``)."""
 
     kind: Literal["heatwave_load"]
-    multiplier: param(ge=0) = Field(description="load multiplier, e.g. 1.25")  # type: ignore[valid-type]
+    multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="load multiplier, e.g. 1.25")  # type: ignore[valid-type]
     rating_derate: param(ge=0, le=1) = Field(0.0, description="share of line ratings lost to heat")  # type: ignore[valid-type]
 
 
@@ -69,7 +70,7 @@ class Flood(DisruptionConfig):
     """Substations inside a polygon (bus coordinates of the case) are lost for the window."""
 
     kind: Literal["flood"]
-    polygon: list[tuple[float, float]] = Field(min_length=3, description="[[x, y], ...] in the case's "
+    polygon: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_LIST_ITEMS, description="[[x, y], ...] in the case's "
                                                                           "bus coordinates")
 
 

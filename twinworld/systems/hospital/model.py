@@ -20,7 +20,7 @@ from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, tar
 from twinworld.systems.hospital.config import HospitalRegionConfig, HospitalSpec, LengthOfStay
 from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
 from twinworld.systems.hospital.strategies import CancelElectives, SurgeBeds, Transfer
-from twinworld.systems.hospital.travel import travel_matrix_min
+from twinworld.systems.hospital.travel import TravelTimes
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
@@ -124,7 +124,7 @@ class HospitalRegion(System):
         self.hospitals = {spec.name: Hospital(spec) for spec in config.hospitals}
         self.base_beds = sum(h.base_beds for h in self.hospitals.values())
         self.max_wait_h = None if config.max_wait is None else float(config.max_wait)
-        self.travel_min = travel_matrix_min(config)
+        self.travel_min = TravelTimes(config)
         self.transfer: Transfer | None = None
         self.cancel: CancelElectives | None = None
         self.surge_plans: list[SurgeBeds] = []

@@ -15,6 +15,7 @@ from twinworld.systems.port.disruptions import DISRUPTIONS, CraneFailure
 from twinworld.systems.port.kpis import KPIS
 from twinworld.systems.port.model import Port
 from twinworld.systems.port.strategies import STRATEGIES
+from twinworld.systems.port.workload import estimate_events
 
 __all__ = ["plugin", "Port", "PortConfig", "check", "prepare"]
 
@@ -53,7 +54,7 @@ def prepare(config: PortConfig, files: Any) -> PortConfig:
         return config
     from twinworld.feeds.ais import arrival_statistics, port_calls, read_ais
 
-    path = files.resolve(arrivals.file, path="arrivals.file")
+    path = files.resolve(arrivals.file, path="arrivals.file", kind="ais")
     try:
         data = read_ais(path, format=arrivals.format)
     except FeedError as err:
@@ -100,6 +101,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     check=check,
     prepare=prepare,
     description="A container port: anchorage queue, berths with quay cranes, yard and truck gate; "

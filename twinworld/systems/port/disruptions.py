@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from twinworld.limits import MAX_BERTHS, MAX_CRANES_PER_BERTH, MAX_MULTIPLIER
 from twinworld.params import param
 from twinworld.systems.base import DisruptionConfig
 
@@ -27,7 +28,7 @@ class CraneFailure(DisruptionConfig):
     """Quay cranes out of service over a window, at one berth (``port.B1``) or spread over all."""
 
     kind: Literal["crane_failure"]
-    cranes: int = Field(1, ge=1, description="cranes out of service")
+    cranes: int = Field(1, ge=1, le=MAX_BERTHS * MAX_CRANES_PER_BERTH, description="cranes out of service")
 
 
 class CapacityLoss(DisruptionConfig):
@@ -47,7 +48,7 @@ class ArrivalSurge(DisruptionConfig):
     """
 
     kind: Literal["arrival_surge"]
-    multiplier: param(ge=1) = Field(description="arrival-rate multiplier over the window, e.g. 1.5")  # type: ignore[valid-type]
+    multiplier: param(ge=1, le=MAX_MULTIPLIER) = Field(description="arrival-rate multiplier over the window, e.g. 1.5")  # type: ignore[valid-type]
 
 
 DISRUPTIONS = (PortClosure, CraneFailure, CapacityLoss, ArrivalSurge)

@@ -14,6 +14,7 @@ from twinworld.systems.traffic.model import RoadNetworkSystem
 from twinworld.systems.traffic.source import load_network
 from twinworld.systems.traffic.strategies import STRATEGIES
 from twinworld.systems.traffic.travel_times import network_travel_time_matrix, travel_time_matrix
+from twinworld.systems.traffic.workload import estimate_events
 
 __all__ = ["plugin", "RoadNetworkSystem", "RoadNetworkConfig", "load_network", "travel_time_matrix",
            "network_travel_time_matrix"]
@@ -39,7 +40,7 @@ def prepare(config: RoadNetworkConfig, files: Any) -> RoadNetworkConfig:
         return config
     from twinworld.core.cache import file_digest
 
-    path = files.resolve(config.source.osm_file, path="source.osm_file")
+    path = files.resolve(config.source.osm_file, path="source.osm_file", kind="osm")
     source = config.source.model_copy(update={"resolved_path": str(path), "digest": file_digest(path)})
     try:
         net = load_network(source)
@@ -60,6 +61,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     check=check,
     prepare=prepare,
     description="Roads from OpenStreetMap (or a grid) with a mesoscopic queue model: evacuations "

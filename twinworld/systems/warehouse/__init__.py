@@ -12,6 +12,7 @@ from twinworld.systems.warehouse.kpis import KPIS
 from twinworld.systems.warehouse.model import SupplyNetwork
 from twinworld.systems.warehouse.network import build_graph, unreachable_customers
 from twinworld.systems.warehouse.strategies import STRATEGIES, DualSourcing, Expedite, SafetyStock
+from twinworld.systems.warehouse.workload import estimate_events
 
 __all__ = ["plugin", "SupplyNetwork", "SupplyNetworkConfig", "check"]
 
@@ -114,6 +115,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     check=check,
     description="Suppliers, ports, warehouses and customers on transport lanes, with inventory "
                 "policies, backorders or lost sales, and disruptions that close ports and lanes.",
