@@ -382,7 +382,7 @@ def _checker(bounds: _Bounds) -> Callable[[Any], float | Dist]:
     return check
 
 
-_DURATION_PATTERN = r"^\s*[-+]?\d*\.?\d+\s*[a-zA-Z]+\s*$"
+_DURATION_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*[a-zA-Z]+\s*$"
 
 
 def _schema(bounds: _Bounds) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from twinworld.errors import SweepError
+from twinworld.feeds.safe_files import describe_error
 from twinworld.scenario.model import RankingSettings
 
 __all__ = ["SweepResults", "load_results", "as_results", "BLOCK", "KPI_PREFIX", "PARAM_PREFIX"]
@@ -135,7 +136,7 @@ def load_results(directory: str | Path) -> SweepResults:
     """
     directory = Path(directory)
     results_dir = directory / "results"
-    files = sorted(results_dir.glob("*.parquet")) if results_dir.is_dir() else []
+    files = _part_files(results_dir)
     if not files:
         raise SweepError(f"{directory}: no results/*.parquet; is this a sweep folder "
                          f"(written by `twinworld sweep SCENARIO --out {directory}`)?")
@@ -144,13 +145,31 @@ def load_results(directory: str | Path) -> SweepResults:
     if manifest_file.exists():
         try:
             manifest = json.loads(manifest_file.read_text())
-        except json.JSONDecodeError as err:
-            raise SweepError(f"{manifest_file}: not valid JSON ({err})") from err
-    runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise SweepError(f"{manifest_file}: not a readable JSON manifest ({describe_error(err)})") from err
+    runs = pd.concat([_read_part(f, directory) for f in files], ignore_index=True)
     _check_columns(runs, str(results_dir))
     if "run_id" in runs:  # a resumed sweep may have re-written a run; keep the last copy
         runs = runs.drop_duplicates("run_id", keep="last").reset_index(drop=True)
     return _from_runs(runs, manifest, path=directory)
+
+
+def _part_files(results_dir: Path) -> list[Path]:
+    """The dataset's files (a sweep's hidden temporary files are not part of it)."""
+    if not results_dir.is_dir():
+        return []
+    return sorted(p for p in results_dir.glob("*.parquet") if not p.name.startswith(".") and p.is_file())
+
+
+def _read_part(file: Path, directory: Path) -> pd.DataFrame:
+    """One part file; a damaged one is named (never a raw pyarrow traceback)."""
+    try:
+        return pd.read_parquet(file)
+    except FileNotFoundError:  # compacted away by a sweep running now
+        return pd.DataFrame()
+    except Exception as err:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ... on damage
+        raise SweepError(f"{file}: damaged results file ({describe_error(err)}); run the sweep again "
+                         f"into {directory} to set it aside and compute its runs again") from err
 
 
 def _from_runs(runs: pd.DataFrame, manifest: Mapping[str, Any], *, path: Path | None = None,

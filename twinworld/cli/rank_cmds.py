@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from twinworld.cli.app import console
+from twinworld.cli.options import writing
 from twinworld.errors import SweepError
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def rank(
                            confidence=confidence, pareto_kpis=_kpi_list(pareto), failure=failure)
     print_ranking(ranking)
     if csv is not None:
-        ranking.table.to_csv(csv)
+        writing(csv, ranking.table.to_csv)
         console.print(f"wrote {csv}")
 
 
@@ -180,7 +181,7 @@ def report(
     from twinworld.viz.report import write_report
     ranking = rank_results(directory, primary=primary, risk=risk, pareto_kpis=_kpi_list(pareto),
                            failure=failure)
-    path = write_report(ranking, output, title=title)
+    path = writing(output, lambda target: write_report(ranking, target, title=title))
     console.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     console.print(ranking.recommendation, highlight=False, soft_wrap=True)
 

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel
 
-from twinworld.errors import SweepError
+from twinworld.errors import OutputError, SweepError
 from twinworld.params import Dist
 from twinworld.experiments.design import Design, make_design, run_seed
 from twinworld.experiments.executors import (Chunk, Executor, Outcome, Point, SlurmOptions,
@@ -87,27 +87,27 @@ def sweep(scenario_or_path: Any, out: str | Path, *, scenarios: int | None = Non
     settings = scenario.sweep
     plan = make_design(scenario, kind=design, scenarios=scenarios, replications=replications,
                        levels=levels, design_csv=design_csv, strategies=strategies)
-    store = ResultStore(out)
-    manifest, was_complete = _start_manifest(store, scenario, plan)
-    if executor == "slurm":
-        slurm = dataclasses.replace(slurm or SlurmOptions(), log_directory=(slurm and slurm.log_directory)
-                                    or str(store.root.resolve() / "slurm-logs"))
-    engine = make_executor(executor, workers=workers, scheduler=scheduler, slurm=slurm)
-    driver = _Driver(scenario, plan, store, engine,
-                     max_retries=settings.max_retries if max_retries is None else int(max_retries),
-                     chunk_size=chunk_size or settings.chunk_size,
-                     finished=store.finished(include_failed=not retry_failed))
-    driver.start()  # workers start before the progress bar's thread does
-    try:
-        with SweepProgress(total=plan.total_runs, already=driver.already, enabled=progress,
-                           label=f"{_short(scenario.name)} ({engine.name})") as bar:
-            driver.run(bar)
-    finally:
-        engine.close()
-    summary = _finish(store, manifest, scenario, driver, was_complete)
-    if not load:
-        return summary
-    frame = store.load()
+    with ResultStore(out) as store:  # one writer at a time: a second sweep here is refused
+        manifest, was_complete = _start_manifest(store, scenario, plan)
+        if executor == "slurm":
+            slurm = dataclasses.replace(slurm or SlurmOptions(), log_directory=(slurm and slurm.log_directory)
+                                        or str(store.root.resolve() / "slurm-logs"))
+        engine = make_executor(executor, workers=workers, scheduler=scheduler, slurm=slurm)
+        driver = _Driver(scenario, plan, store, engine,
+                         max_retries=settings.max_retries if max_retries is None else int(max_retries),
+                         chunk_size=chunk_size or settings.chunk_size,
+                         finished=store.finished(include_failed=not retry_failed))
+        driver.start()  # workers start before the progress bar's thread does
+        try:
+            with SweepProgress(total=plan.total_runs, already=driver.already, enabled=progress,
+                               label=f"{_short(scenario.name)} ({engine.name})") as bar:
+                driver.run(bar)
+        finally:
+            engine.close()
+        summary = _finish(store, manifest, scenario, driver, was_complete)
+        if not load:
+            return summary
+        frame = store.load()
     frame.attrs["sweep"] = summary
     return frame
 
@@ -116,14 +116,19 @@ def _finish(store: ResultStore, manifest: dict[str, Any], scenario: Any, driver:
             was_complete: bool) -> SweepSummary:
     """Compact a completed dataset, record the outcome in the manifest, count the rows."""
     complete = driver.remaining == 0
-    if complete and (driver.writer.written or not was_complete):
-        store.compact()
+    notes = [f"set aside damaged file {q['file']} ({q['reason']}); its runs were computed again"
+             for q in store.quarantined]
+    if complete and (driver.writer.written or not was_complete or store.quarantined):
+        try:
+            store.compact()
+        except OutputError as err:  # every run is saved; only the tidy-up failed
+            notes.append(f"{err}; the results are complete but left in {len(store.parts())} files")
     manifest.update(complete=complete, updated=_now(), runs=driver.plan.total_runs,
                     executor=driver.engine.name, kpis=_kpi_meta(scenario, driver.writer.kpis))
     store.write_manifest(manifest)
     rows, failed = store.counts()
     return SweepSummary(folder=str(store.root), runs=rows, computed=driver.computed, failed=failed,
-                        wall_s=driver.wall_s, complete=complete)
+                        wall_s=driver.wall_s, complete=complete, notes=notes)
 
 
 def _load(source: Any, registry: Any) -> Any:
@@ -182,6 +187,7 @@ def _start_manifest(store: ResultStore, scenario: Any, plan: Design) -> tuple[di
         "parameters": list(plan.parameters), "kpis": (old or {}).get("kpis", {}),
         "ranking": scenario.ranking.model_dump(mode="json"), "seed": plan.seed,
         "created": (old or {}).get("created", _now()), "complete": False,
+        "quarantined": list((old or {}).get("quarantined", [])) + store.quarantined,
     }
     store.write_manifest(manifest)
     store.write_scenario(_scenario_text(scenario))
@@ -220,8 +226,9 @@ def _scenario_text(scenario: Any) -> str:
 
         text = Path(scenario.source).read_text(encoding="utf-8")
         try:
-            same = scenario_digest(load_scenario(scenario.source, registry=scenario.registry)) == \
-                scenario_digest(scenario)
+            again = load_scenario(scenario.source, registry=scenario.registry,
+                                  **getattr(scenario, "_load_options", {}))
+            same = scenario_digest(again) == scenario_digest(scenario)
         except Exception:  # the file changed since it was loaded, or no longer loads
             same = False
         if same:
@@ -315,10 +322,32 @@ class _Driver:
                     self._in_flight -= 1
                     self._receive(outcome)
                 bar.refresh()
-        finally:
+        except OutputError as err:  # a part could not be written: stop, keep what is saved
+            self._stop(started, quiet=True)
+            raise self._not_saved(err) from err
+        except BaseException:
+            self._stop(started, quiet=True)
+            raise
+        self._stop(started, quiet=False)
+
+    def _stop(self, started: float, *, quiet: bool) -> None:
+        """Save the last rows and stop the workers (``quiet``: a save error is already reported)."""
+        try:
             self.writer.flush()
+        except OutputError as err:
+            if not quiet:
+                raise self._not_saved(err) from err
+        finally:
             self.engine.close()
             self.wall_s = time.perf_counter() - started
+
+    def _not_saved(self, err: OutputError) -> OutputError:
+        """The write error, with what is safe and what will be computed again on resume."""
+        saved = self.already + self.writer.written
+        lost = self.writer.unsaved
+        return OutputError(f"{err}; {saved:,} finished run(s) are saved in {self.writer.store.root}, "
+                           f"{lost:,} computed run(s) could not be saved and will be computed again "
+                           "when the sweep is run again into it")
 
     def _fill(self, source: Iterator[Point], exhausted: bool) -> bool:
         slots = self.engine.slots()

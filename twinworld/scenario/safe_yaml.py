@@ -10,6 +10,7 @@ the document built, with ``yaml.safe_load`` semantics (libyaml when available).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,18 @@ from twinworld.limits import MAX_SCENARIO_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_N
 
 __all__ = ["load_yaml", "read_scenario_text", "scan_yaml"]
 
-_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """yaml.safe_load's loader (libyaml when available), reading ``1e9`` as a number as YAML 1.2
+    does (YAML 1.1 wants ``1.0e9`` and would give the string "1e9")."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+_FAST = _Loader
 #: Below this size a syntax error is re-parsed by the pure-Python parser for its wording.
 _REWORD_BYTES = 1 << 20
 _VALID_YAML = "YAML mappings like `key: value`, indented with spaces"
