@@ -321,7 +321,8 @@ def _hours_text(hours: float) -> str:
         return f"{hours * 60:.3g}min"
     if size < 48:
         return f"{hours:.3g}h"
-    return f"{hours / 24:.4g}d"
+    days = hours / 24
+    return f"{days:,.0f}d" if abs(days) < 1e9 else f"{days:.3g}d"
 
 
 @dataclass(frozen=True)
@@ -339,11 +340,14 @@ class _Bounds:
         return _hours_text(number) if self.is_duration else f"{number:g}"
 
     def check(self, parsed: float | Dist) -> None:
+        self._check_range(parsed)
         numbers = parsed.parameters() if isinstance(parsed, Dist) else (parsed,)
         for number in numbers:
             if abs(number) > self.magnitude:
                 raise ValueError(f"{self.text(number)} is beyond the limit of "
                                  f"{self.text(self.magnitude)} (see docs/limits.md)")
+
+    def _check_range(self, parsed: float | Dist) -> None:
         lo, hi = parsed.bounds if isinstance(parsed, Dist) else (parsed, parsed)
         form = f"a {parsed.form} distribution" if isinstance(parsed, Dist) else ""
         for bound, failed, word in ((self.ge, lo < (self.ge or 0), ">="), (self.gt, lo <= (self.gt or 0), ">"),
@@ -452,10 +456,7 @@ def fixed_duration(*, ge: float | None = 0.0, gt: float | None = None,
     def check(value: Any) -> float:
         if isinstance(value, dict):
             raise ValueError("must be a fixed duration here, not a distribution")
-        try:
-            hours = _number(value, True)
-        except ValueError as err:
-            raise ValueError(f"{err}; write a duration like 30min, 72h, 3d") from None
+        hours = _number(value, True)
         bounds.check(hours)
         return hours
 

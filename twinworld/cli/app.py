@@ -13,6 +13,7 @@ Exit codes (also in ``twinworld --help`` and docs/limits.md):
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 
@@ -83,8 +84,15 @@ def _os_error_line(err: OSError) -> str:
     return f"cannot write {where}: {reason}" if where else f"input/output error: {reason}"
 
 
+def _quiet_libraries() -> None:
+    """The command line's own logging choice: libraries' chatter (pandapower's "numba cannot be
+    imported" on every import) would bury the one line an error is."""
+    logging.getLogger("pandapower").setLevel(logging.ERROR)
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning every expected error into one line."""
+    _quiet_libraries()
     try:
         app(standalone_mode=False)
     except TwinworldError as err:

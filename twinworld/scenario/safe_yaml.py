@@ -41,7 +41,7 @@ _VALID_YAML = "YAML mappings like `key: value`, indented with spaces"
 
 
 def _mib(size: int) -> str:
-    return f"{size / 2 ** 20:.3g} MiB"
+    return f"{size:,} bytes ({size / 2 ** 20:.3g} MiB)"
 
 
 def read_scenario_text(source: str | Path) -> tuple[str, Path | None]:
