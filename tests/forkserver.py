@@ -25,6 +25,7 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +70,7 @@ def _child(argv: list[str], cwd: str, out: str, err: str, extra_mb: int) -> None
             code = 0
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except BaseException:  # what the interpreter would print for an uncaught exception
+    except BaseException:  # noqa: BLE001 - print it as the interpreter would, then exit 1
         traceback.print_exc()
         code = 1
     finally:
@@ -125,7 +126,7 @@ def _warm_up() -> None:
 
             cached_engine("case9")
             cached_engine("case118")
-        except Exception:  # noqa: BLE001 - without pandapower the grid cases fail on their own
+        except Exception:  # noqa: BLE001, S110 - without pandapower the grid cases fail on their own
             pass
 
 
@@ -145,10 +146,10 @@ class BoundedCLI:
     """Client of the fork server (a context manager)."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        environment = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200",
-                       "PYTHONWARNINGS": "ignore", **(env or {})}
-        environment.pop("TWINWORLD_DATA_ROOT", None)
-        environment.pop("TWINWORLD_ALLOW_LARGE", None)
+        environment = {key: value for key, value in os.environ.items()
+                       if key not in ("TWINWORLD_DATA_ROOT", "TWINWORLD_ALLOW_LARGE")}
+        environment.update({"PYTHONPATH": str(ROOT), "COLUMNS": "200", "PYTHONWARNINGS": "ignore",
+                            **(env or {})})
         self.process = subprocess.Popen([sys.executable, "-m", "tests.forkserver"], cwd=ROOT,
                                         env=environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
@@ -166,7 +167,7 @@ class BoundedCLI:
         self.process.stdin.close()  # type: ignore[union-attr]
         self.process.wait(timeout=30)
 
-    def __enter__(self) -> BoundedCLI:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -47,18 +47,26 @@ class Problem:
     valid: str = ""
 
     def render(self, file: str | Path | None) -> str:
-        where = str(file) if file is not None else "<scenario>"
+        where = _printable(str(file)) if file is not None else "<scenario>"
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
         text = f"{where}: "
         if self.path:
-            text += f"{self.path}: "
-        text += self.message
+            text += f"{_printable(self.path)}: "
+        text += _printable(self.message, keep="\n")
         if self.valid:
-            text += f" (valid: {self.valid})"
+            text += f" (valid: {_printable(self.valid)})"
         return text
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """``text`` with control and other non-printable characters escaped (``\\x1e``), so that a
+    name written with one cannot break an error's line or forge another."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in keep else ascii(ch)[1:-1] for ch in text)
 
 
 @dataclass

@@ -71,3 +71,34 @@ def test_missing_argument(command: str, cli: BoundedCLI) -> None:
 def test_malformed_value(args: list[str], phrase: str, cli: BoundedCLI, tmp_path: Path) -> None:
     _one_line_usage_error(cli.run(*args, cwd=ROOT, timeout_s=30), phrase)
     assert not (ROOT / "x").exists(), "a refused command must not create its output folder"
+
+
+def _outside_data_scenario(tmp_path: Path) -> tuple[Path, Path]:
+    project, shared = tmp_path / "project", tmp_path / "shared"
+    project.mkdir()
+    shared.mkdir()
+    (shared / "census.csv").write_text("hospital,ward_occupied,icu_occupied\nH1,5,0\n")
+    scenario = project / "s.yaml"
+    scenario.write_text("twinworld: 1\nname: s\nhorizon: 1d\ndata_dir: ../shared\nsystems:\n  h:\n"
+                        "    kind: hospital_region\n    census_csv: census.csv\n"
+                        "    hospitals: [{name: H1, ward_beds: 10, arrivals_per_day: 3}]\n")
+    return scenario, shared
+
+
+def test_data_root_option_and_environment_allow_a_data_folder(tmp_path: Path, cli: BoundedCLI) -> None:
+    scenario, shared = _outside_data_scenario(tmp_path)
+    refused = cli.run("validate", str(scenario), cwd=tmp_path, timeout_s=30)
+    assert refused.code == 2 and "data_dir: '../shared' lies outside the scenario's folder" in refused.stderr
+    allowed = cli.run("validate", str(scenario), "--data-root", str(shared), cwd=tmp_path, timeout_s=30)
+    assert allowed.code == 0 and "ok " in allowed.stdout, allowed.stderr
+    with BoundedCLI(env={"TWINWORLD_DATA_ROOT": str(shared)}) as with_env:
+        assert with_env.run("validate", str(scenario), cwd=tmp_path, timeout_s=30).code == 0
+
+
+def test_allow_large_option_lifts_the_run_size_limit(cli: BoundedCLI) -> None:
+    big = ["validate", "scenarios/hospital_surge.yaml", "--set", "horizon=3650d",
+           "--set", "systems.hospitals.hospitals.0.arrivals_per_day=1e5"]
+    refused = cli.run(*big, cwd=ROOT, timeout_s=30)
+    assert refused.code == 2 and "one run would process about" in refused.stderr
+    allowed = cli.run(*big, "--allow-large", cwd=ROOT, timeout_s=30)
+    assert allowed.code == 0 and "largest run: about" in allowed.stdout, allowed.stderr

@@ -34,7 +34,7 @@ def _make_generated(folder: Path) -> None:
     """Inputs that cannot be committed: made fresh in the corpus copy."""
     with open(folder / "oversized_file.yaml", "w") as handle:
         handle.write("twinworld: 1\n")
-        handle.write(("# padding\n" * (MAX_SCENARIO_FILE_BYTES // 10 + 1)))
+        handle.write("# padding\n" * (MAX_SCENARIO_FILE_BYTES // 10 + 1))
     for name in ("fifo.csv", "fifo.osm", "fifo.m", "fifo_scenario.yaml"):
         os.mkfifo(folder / name)
     (folder / "a_folder").mkdir()

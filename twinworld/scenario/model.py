@@ -39,6 +39,9 @@ def _validate_system(value: Any, info: ValidationInfo) -> SystemConfig:
     kind = value.get("kind")
     if kind is None:
         raise ValueError(f"missing 'kind'; known system kinds: {', '.join(registry.kinds)}")
+    if not isinstance(kind, str):
+        raise ValueError(f"kind must be a name, not a {type(kind).__name__}; known system kinds: "
+                         f"{', '.join(registry.kinds)}")
     if kind not in registry:
         close = difflib.get_close_matches(str(kind), registry.kinds, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
