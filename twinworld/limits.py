@@ -142,3 +142,43 @@ DATA_ROOT_ENV = "TWINWORLD_DATA_ROOT"
 def allow_large_from_env() -> bool:
     """True when ``TWINWORLD_ALLOW_LARGE`` is set to 1, true or yes."""
     return os.environ.get(ALLOW_LARGE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def limits_table() -> str:
+    """The limits as a Markdown table (name, value, meaning), read from this module's comments.
+
+    ``python -m twinworld.limits`` prints it; docs/limits.md holds a copy that a test keeps equal.
+    """
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).read_text(encoding="utf-8")
+    lines = source.splitlines()
+    rows = ["| limit | value | meaning |", "|---|---|---|"]
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
+            continue
+        name = node.targets[0].id
+        if not name.startswith(("MAX_", "MIN_")):
+            continue
+        comment, at = [], node.lineno - 2
+        while at >= 0 and lines[at].startswith("#:"):
+            comment.insert(0, lines[at][2:].strip())
+            at -= 1
+        rows.append(f"| `{name}` | {_shown(name, globals()[name])} | {' '.join(comment)} |")
+    return "\n".join(rows)
+
+
+def _shown(name: str, value: float) -> str:
+    """A limit's value with its unit, as the docs show it."""
+    if name.endswith("_BYTES"):
+        return f"{value / 2 ** 30:g} GiB" if value >= 2 ** 30 else f"{value / MiB:g} MiB"
+    if name == "MIN_STEP_H":
+        return f"{value * 3600:g} s"
+    if name.endswith("_H"):
+        return f"{value:,.0f} h ({value / 8760:g} years)"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+if __name__ == "__main__":
+    print(limits_table())

@@ -171,3 +171,8 @@ def test_lazy_travel_times_equal_the_full_matrix() -> None:
     one = config.model_copy(update={"hospitals": [config.hospitals[0].model_copy(update={"location": None}),
                                                   *config.hospitals[1:2]]})
     assert not has_any_route(one)
+
+
+def test_docs_show_every_limit_as_the_code_has_it() -> None:
+    docs = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
+    assert limits.limits_table() in docs, "run: python -m twinworld.limits, paste into docs/limits.md"
