@@ -22,6 +22,7 @@ REQUIRED = sorted(name for name, command in COMMANDS.items()
 #: Malformed values, one per command at least: (arguments, a phrase the message must hold).
 BAD_VALUES = [
     (["run", "scenarios/hospital_surge.yaml", "--seed", "abc"], "'--seed'"),
+    (["run", "scenarios/hospital_surge.yaml", "--seed", "-5"], "greater than or equal to 0"),
     (["run", "scenarios/hospital_surge.yaml", "--strategy"], "requires an argument"),
     (["validate", "scenarios/hospital_surge.yaml", "extra.yaml"], "unexpected extra argument"),
     (["schema", "--output"], "requires an argument"),

@@ -21,7 +21,7 @@ from twinworld.cli.options import (
 )
 from twinworld.errors import ScenarioError
 from twinworld.experiments.run import run as run_one
-from twinworld.limits import MAX_RUN_EVENTS
+from twinworld.limits import MAX_RUN_EVENTS, MAX_SEED
 from twinworld.scenario.registry import default_registry
 from twinworld.scenario.schema import scenario_json_schema
 from twinworld.scenario.uncertain import sample_values, uncertainties
@@ -64,7 +64,8 @@ def _kpi_table(results: dict[str, dict[str, float]], kpis: list[str], title: str
 def run(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     strategy: str = typer.Option("all", "--strategy", "-s", help="A strategy name, or 'all'."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Run seed (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED,
+                                       help="Run seed (default: the scenario's)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write kpis.csv, kpis.parquet and detail tables here."),
     overrides: list[str] = typer.Option([], "--set", help=_SET_HELP),
     data_root: list[Path] = data_root_option(),

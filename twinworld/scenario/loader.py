@@ -219,6 +219,9 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
         for part in parts[:-1]:
             if isinstance(target, list) and part.isdigit() and int(part) < len(target):
                 target = target[int(part)]
+            elif isinstance(target, list):
+                raise ScenarioError.single(f"cannot set {key!r}: no item {part!r} in a list of "
+                                           f"{len(target)}", path=key)
             elif isinstance(target, dict):
                 target = target.setdefault(part, {})
             else:
