@@ -15,13 +15,17 @@ from twinworld.limits import (
     MAX_MAGNITUDE,
     MAX_SPEED_KMH,
 )
-from twinworld.params import DurationParam, LatLon, duration, param
+from twinworld.params import Dist, DurationParam, LatLon, duration, param
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["LengthOfStay", "PatientClass", "Census", "HospitalSpec", "HospitalRegionConfig"]
 
 #: Ambulance minutes between two hospitals.
 TravelMin = Annotated[float, Field(ge=0, le=MAX_DURATION_H * 60)]
+
+
+def _lowest(value: float | Dist) -> float:
+    return value.bounds[0] if isinstance(value, Dist) else float(value)
 
 
 class LengthOfStay(Frozen):
@@ -109,6 +113,9 @@ class HospitalRegionConfig(SystemConfig):
         classes = [c.name for c in self.patient_classes]
         if len(set(classes)) != len(classes):
             raise ValueError("patient class names must be unique")
+        if not any(_lowest(c.share) > 0 for c in self.patient_classes):
+            raise ValueError("patient class shares are all 0 (in some sample); at least one class "
+                             "needs a share above 0 in every sample")
         return self
 
     def hospital_names(self) -> list[str]:
