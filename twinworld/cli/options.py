@@ -9,11 +9,16 @@ from typing import Any, TypeVar
 import typer
 
 from twinworld.errors import output_error
-from twinworld.limits import ALLOW_LARGE_ENV, DATA_ROOT_ENV
+from twinworld.limits import ALLOW_LARGE_ENV, DATA_ROOT_ENV, MAX_RUN_EVENTS
 
 __all__ = ["allow_large_option", "data_root_option", "load", "make_folder", "writing"]
 
 T = TypeVar("T")
+
+#: Above this estimate a command says how long a run will take (a tenth of the refusal limit).
+WARN_RUN_EVENTS = MAX_RUN_EVENTS / 10
+#: Events a second one run processes on this project's machine (a plain SimPy queue: ~120,000).
+EVENTS_PER_S = 120_000
 
 
 def data_root_option() -> Any:
@@ -29,10 +34,19 @@ def allow_large_option() -> Any:
 def load(scenario: Path, *, overrides: Iterable[str] = (), data_root: Iterable[Path] = (),
          allow_large: bool = False) -> Any:
     """``load_scenario`` with the command line's data roots and large-work switch."""
+    from twinworld.cli.app import err_console
     from twinworld.scenario.loader import load_scenario
+    from twinworld.scenario.workload import estimate_run
 
-    return load_scenario(scenario, overrides=list(overrides), data_roots=list(data_root),
-                         allow_large=True if allow_large else None)
+    loaded = load_scenario(scenario, overrides=list(overrides), data_roots=list(data_root),
+                           allow_large=True if allow_large else None)
+    size = estimate_run(loaded)
+    if size.events > WARN_RUN_EVENTS:
+        minutes = size.events / EVENTS_PER_S / 60
+        err_console.print(f"[yellow]note:[/] the largest run (strategy {size.strategy}) is about "
+                          f"{size.events:.2g} events, roughly {minutes:.0f} min of work per run",
+                          highlight=False, soft_wrap=True)
+    return loaded
 
 
 def make_folder(folder: Path) -> Path:
