@@ -176,3 +176,47 @@ def test_lazy_travel_times_equal_the_full_matrix() -> None:
 def test_docs_show_every_limit_as_the_code_has_it() -> None:
     docs = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
     assert limits.limits_table() in docs, "run: python -m twinworld.limits, paste into docs/limits.md"
+
+
+def _supply(customers: int) -> dict:
+    warehouses = max(1, customers // 10)
+    wh = [{"name": f"W{i}", "sources": ["S"],
+           "policy": {"kind": "s_S", "reorder_point_units": 5, "order_up_to_units": 10}} for i in range(warehouses)]
+    cu = [{"name": f"C{i}", "demand_per_day": 0.01, "served_by": f"W{i % warehouses}"} for i in range(customers)]
+    lanes = ([{"origin": "S", "destination": w["name"], "lead_time": "2d"} for w in wh]
+             + [{"origin": f"W{i % warehouses}", "destination": f"C{i}", "lead_time": "1d"} for i in range(customers)])
+    return {"twinworld": 1, "name": "net", "horizon": "1d",
+            "systems": {"s": {"kind": "supply_network", "suppliers": [{"name": "S"}], "warehouses": wh,
+                              "customers": cu, "lanes": lanes}}}
+
+
+def test_validating_a_supply_network_takes_memory_linear_in_its_size() -> None:
+    def peak(n: int) -> int:
+        data = _supply(n)
+        tracemalloc.start()
+        try:
+            load_scenario(data)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    small, large = peak(1_000), peak(4_000)
+    assert 3.0 < large / small < 5.0, (small, large)
+
+
+def test_stock_reaches_warehouses_through_echelons_but_not_round_a_cycle() -> None:
+    policy = {"kind": "s_S", "reorder_point_units": 5, "order_up_to_units": 10}
+    data = {"twinworld": 1, "name": "echelons", "horizon": "1d", "systems": {"s": {
+        "kind": "supply_network", "suppliers": [{"name": "S"}],
+        "warehouses": [{"name": "W1", "sources": ["S"], "policy": policy},
+                       {"name": "W2", "sources": ["W1"], "policy": policy},
+                       {"name": "W3", "sources": ["W4"], "policy": policy},
+                       {"name": "W4", "sources": ["W3"], "policy": policy}],
+        "customers": [{"name": "C2", "demand_per_day": 1, "served_by": "W2"},
+                      {"name": "C3", "demand_per_day": 1, "served_by": "W3"}],
+        "lanes": [{"origin": a, "destination": b, "lead_time": "1d"} for a, b in
+                  [("S", "W1"), ("W1", "W2"), ("W2", "C2"), ("W3", "W4"), ("W4", "W3"), ("W3", "C3")]]}}}
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    assert str(info.value) == ("<scenario>: systems.s.customers.1: customer 'C3' cannot be reached: it is "
+                               "served by W3, which no supplier can reach over the lanes (valid: a lane "
+                               "from a warehouse that a supplier reaches through lanes)")
