@@ -132,12 +132,14 @@ def sweep_timing(runs: int, use_sweep: bool) -> dict[str, float]:
     out = {"loop_runs": runs, "loop_s": time.perf_counter() - started,
            "loop_cpu_s": time.process_time() - cpu, "mean_ens_mwh": float(np.mean(ens))}
     if use_sweep:
-        from twinworld.experiments import sweep
+        from twinworld.experiments.executors import ExecutorOptions
+        from twinworld.experiments.sweep import SweepOptions, sweep
 
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
-            sweep(scenario, Path(folder) / "results", scenarios=runs, strategies=["baseline"],
-                  workers=2, progress=False, load=False)
+            sweep(scenario, Path(folder) / "results",
+                  SweepOptions(scenarios=runs, strategies=["baseline"], progress=False),
+                  executor=ExecutorOptions(workers=2))
             out["sweep_s"] = time.perf_counter() - started
     return out
 

@@ -29,7 +29,7 @@ warnings.simplefilter("ignore", UserWarning)
 
 from tests.ranking_synthetic import synthetic_runs  # noqa: E402
 from tests.validation.test_ranking_truth import _runs  # noqa: E402
-from twinworld.analysis import kn_select, rank  # noqa: E402
+from twinworld.analysis import RankOptions, kn_select, rank  # noqa: E402
 from twinworld.analysis.stats import holm, paired_differences, paired_wide  # noqa: E402
 from twinworld.viz import write_report  # noqa: E402
 
@@ -40,7 +40,7 @@ def scale(scenarios: int) -> None:
     runs = synthetic_runs(MEANS, scenarios=scenarios, seed=1, fail_above={"combined": 1.6})
     for risk in ("mean", "cvar"):
         t = time.perf_counter()
-        r = rank(runs, directions={"cost": "minimize"}, risk=risk)
+        r = rank(runs, RankOptions(risk=risk), directions={"cost": "minimize"})
         print(f"rank risk={risk}: {len(runs)} runs in {time.perf_counter() - t:.2f} s "
               f"(leader {r.leader}, separated {r.separated})")
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,14 +76,14 @@ def truth(seeds: int) -> None:
     picked = declared = wrong = 0
     for s in range(seeds):
         r = rank(_runs({"baseline": 12.0, "best": 10.0, "close": 10.7, "far": 11.5}, 100, s),
-                 directions={"cost": "minimize"}, discover_failures=False)
+                 RankOptions(discover_failures=False), directions={"cost": "minimize"})
         picked += r.leader == "best"
         declared += r.separated
         wrong += r.separated and r.leader != "best"
     print(f"true best picked {picked / seeds:.1%}, winner declared {declared / seeds:.1%}, "
           f"wrong winner declared {wrong / seeds:.1%} ({seeds} seeds, 100 scenarios, gap 0.7)")
     equal = sum(rank(_runs({"baseline": 11.0, "a": 10.0, "b": 10.0}, 30, 10_000 + s),
-                     directions={"cost": "minimize"}, discover_failures=False).separated
+                     RankOptions(discover_failures=False), directions={"cost": "minimize"}).separated
                 for s in range(seeds))
     print(f"equal means: winner declared in {equal / seeds:.1%} of {seeds} seeds (stated error 5%)")
     correct = 0

@@ -98,7 +98,8 @@ def twinworld_child(kind: str, n: int, workers: int, folder: str) -> None:
         scenario = base.model_copy(update={"sweep": base.sweep.model_copy(update={"scenarios": n})})
     cpu_before = cpu_seconds()
     started = time.perf_counter()
-    frame = twinworld.sweep(scenario, folder, workers=workers, progress=False)
+    frame = twinworld.sweep(scenario, folder, twinworld.SweepOptions(progress=False),
+                            executor=twinworld.ExecutorOptions(workers=workers)).table()
     wall = time.perf_counter() - started
     cpu = cpu_seconds() - cpu_before
     plan = make_design(scenario, scenarios=n)
@@ -241,8 +242,9 @@ def efficiency_section(n: int, tmp: Path) -> None:
     for workers in (1, 2):
         before = load()
         cpu_before = cpu_seconds()
-        frame = twinworld.sweep(scenario, tmp / f"eff{workers}", workers=workers, progress=False)
-        wall = frame.attrs["sweep"]["wall_s"]
+        done = twinworld.sweep(scenario, tmp / f"eff{workers}", twinworld.SweepOptions(progress=False),
+                               executor=twinworld.ExecutorOptions(workers=workers))
+        frame, wall = done.table(), done.wall_s
         cpu = cpu_seconds() - cpu_before
         throughput[workers] = len(frame) / wall
         cpu_per_run[workers] = cpu / len(frame)
@@ -260,7 +262,8 @@ def efficiency_section(n: int, tmp: Path) -> None:
 def memory_child(runs: int, folder: str) -> None:
     scenario = twinworld.load_scenario(trivial_scenario(runs // 2), registry=trivial_registry())
     started = time.perf_counter()
-    twinworld.sweep(scenario, folder, workers=2, progress=False, load=False)
+    twinworld.sweep(scenario, folder, twinworld.SweepOptions(progress=False),
+                    executor=twinworld.ExecutorOptions(workers=2))
     print(json.dumps({"wall_s": time.perf_counter() - started}))
 
 

@@ -8,7 +8,9 @@ message without a traceback.
 
 from __future__ import annotations
 
+import difflib
 import errno
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ __all__ = [
     "SweepError",
     "OutputError",
     "output_error",
+    "name_list",
 ]
 
 
@@ -144,3 +147,41 @@ def output_error(path: str | Path, err: OSError, *, doing: str = "write") -> Out
     error = OutputError(f"cannot {doing} {where}: {reason}")
     error.errno, error.filename = err.errno, where
     return error
+def name_list(names: list[str], *, wrong: str | None = None, limit: int = 12) -> str:
+    """Names for a ``valid:`` hint: runs of numbered ids compacted (``L0..L8``), at most ``limit``
+    items, the closest matches to ``wrong`` first when not all fit.
+
+    >>> name_list(["L0", "L1", "L2", "T0", "hub"])
+    'L0..L2, T0, hub'
+    """
+    parts = _ranges(names)
+    if len(parts) <= limit:
+        return ", ".join(parts)
+    close = difflib.get_close_matches(wrong, names, n=3, cutoff=0.6) if wrong else []
+    shown = close + [p for p in parts if p not in close][:limit - len(close)]
+    return ", ".join(shown) + f", ... ({len(names)} in all)"
+
+
+def _ranges(ids: list[str]) -> list[str]:
+    """``["L0", "L1", "L2", "T0"]`` -> ``["L0..L2", "T0"]`` (runs of one prefix, consecutive numbers)."""
+    parts: list[str] = []
+    run: list[tuple[str, int]] = []
+
+    def flush() -> None:
+        if run:
+            (p, a), (_, b) = run[0], run[-1]
+            parts.extend([f"{p}{a}", f"{p}{b}"][:b - a + 1] if b - a < 2 else [f"{p}{a}..{p}{b}"])
+            run.clear()
+
+    for item in ids:
+        match = re.fullmatch(r"(.*?)(\d+)", item)
+        if match is None:
+            flush()
+            parts.append(item)
+            continue
+        prefix, number = match.group(1), int(match.group(2))
+        if run and (run[-1][0] != prefix or run[-1][1] + 1 != number):
+            flush()
+        run.append((prefix, number))
+    flush()
+    return parts

@@ -13,8 +13,8 @@ from tests.helpers import ROOT, run_cli
 @pytest.mark.slow
 def test_until_confident_adds_replications_to_a_real_sweep(tmp_path):
     out = tmp_path / "sweep"
-    twinworld.sweep(ROOT / "scenarios" / "hospital_surge.yaml", out, scenarios=3, replications=1,
-                    executor="inprocess", progress=False, load=False)
+    twinworld.sweep(ROOT / "scenarios" / "hospital_surge.yaml", out, twinworld.SweepOptions(scenarios=3, replications=1, progress=False),
+                    executor=twinworld.ExecutorOptions(kind="inprocess"))
     done = run_cli("rank", str(out), "--until-confident", "--budget", "30", "--risk", "mean",
                    timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -25,5 +25,5 @@ def test_until_confident_adds_replications_to_a_real_sweep(tmp_path):
     assert ("Separated: KN selected" in said) or ("NOT separated: the run budget is spent (30 runs of 30" in said)
     assert "6 paired observations per strategy" in said or "Separated" in said
     assert "Recommend '" in said
-    ranked = twinworld.rank(out, discover_failures=False)
+    ranked = twinworld.rank(out, twinworld.RankOptions(discover_failures=False))
     assert ranked.table["n"].min() == 6

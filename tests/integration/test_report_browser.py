@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from tests.ranking_synthetic import synthetic_runs
-from twinworld.analysis import rank
+from twinworld.analysis import rank, RankOptions
 from twinworld.viz import write_report
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -42,8 +42,7 @@ def _chromium(*args: str) -> subprocess.CompletedProcess:
 def report(tmp_path_factory) -> Path:
     runs = synthetic_runs({"baseline": 12.0, "transfer": 10.0, "combined": 11.0}, scenarios=120,
                           seed=2, fail_above={"transfer": 1.5})
-    ranking = rank(runs, directions={"cost": "minimize"},
-                   constraints=[{"kpi": "cost", "max": 40, "share": 0.9}])
+    ranking = rank(runs, RankOptions(constraints=[{"kpi": "cost", "max": 40, "share": 0.9}]), directions={"cost": "minimize"})
     return write_report(ranking, tmp_path_factory.mktemp("report") / "report.html")
 
 

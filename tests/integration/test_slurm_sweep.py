@@ -11,8 +11,15 @@ import pytest
 
 import twinworld
 from tests.sweep_toy import toy_registry, toy_scenario
-from twinworld.experiments import sweep
+from twinworld.experiments.executors import ExecutorOptions
+from twinworld.experiments.sweep import SweepOptions
+from twinworld.experiments.sweep import sweep as run_sweep
 from twinworld.experiments.executors import SlurmOptions
+
+def sweep(*args, **kwargs) -> pd.DataFrame:
+    """Run a sweep and read back its table (one row per run)."""
+    return run_sweep(*args, **kwargs).table()
+
 
 
 def _slurm_answers() -> bool:
@@ -36,8 +43,8 @@ def test_sweep_on_slurm_matches_the_local_result(tmp_path: Path) -> None:
     scenario = twinworld.load_scenario(toy_scenario(scenarios=12, fail_above=1.8), registry=toy_registry())
     options = SlurmOptions(queue="debug", cores=2, processes=2, memory="4GB", walltime="00:10:00",
                            interface="lo")
-    on_slurm = sweep(scenario, tmp_path / "slurm", executor="slurm", slurm=options, progress=False)
-    local = sweep(scenario, tmp_path / "local", executor="inprocess", progress=False)
+    on_slurm = sweep(scenario, tmp_path / "slurm", SweepOptions(progress=False), executor=ExecutorOptions(kind="slurm", slurm=options))
+    local = sweep(scenario, tmp_path / "local", SweepOptions(progress=False), executor=ExecutorOptions(kind="inprocess"))
     assert len(on_slurm) == 24 and set(on_slurm["status"]) == {"ok", "failed"}
     keep = [c for c in local.columns if c != "wall_s"]
     pd.testing.assert_frame_equal(on_slurm[keep], local[keep])

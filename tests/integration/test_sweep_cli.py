@@ -36,7 +36,9 @@ def test_cli_sweep_of_the_hospital_scenario_writes_the_contract(tmp_path: Path) 
     assert manifest["scenarios"] == 3 and manifest["replications"] == 1 and manifest["design"] == "mc"
     assert manifest["strategies"] == STRATEGIES
     assert manifest["parameters"][0] == "flu_wave.start" and len(manifest["parameters"]) == 8
-    assert manifest["kpis"]["patients_turned_away"] == {"direction": "minimize", "unit": "patients"}
+    assert manifest["kpis"]["patients_turned_away"] == {
+        "direction": "minimize", "unit": "patients", "system": "hospitals", "kpi": "patients_turned_away",
+        "description": "diverted out of the region after the maximum wait"}
     assert manifest["ranking"]["primary"] == "patients_turned_away"
     assert manifest["scenario_file"].endswith("hospital_surge.yaml")
     assert (out / "scenario.yaml").read_text() == (ROOT / "scenarios/hospital_surge.yaml").read_text()

@@ -17,7 +17,8 @@ import yaml
 import twinworld
 from tests.sweep_toy import toy_registry, toy_scenario
 from twinworld.errors import SweepError
-from twinworld.experiments import sweep
+from twinworld.experiments.executors import ExecutorOptions
+from twinworld.experiments.sweep import SweepOptions, sweep
 from twinworld.experiments.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +75,7 @@ def test_sigkilled_driver_resumes_to_the_uninterrupted_result(tmp_path: Path, to
     assert len(list((out / "results").glob("*.parquet"))) == 1  # compacted
 
     reference = sweep(twinworld.load_scenario(scenario_file, registry=REGISTRY), tmp_path / "ref",
-                      workers=2, progress=False)
+                      SweepOptions(progress=False), executor=ExecutorOptions(workers=2)).table()
     assert resumed["run_id"].is_unique and len(resumed) == 300
     keep = [c for c in reference.columns if c not in ("wall_s", "attempts")]
     pd.testing.assert_frame_equal(resumed[keep], reference[keep])
@@ -98,39 +99,43 @@ def _kill_group(pid: int) -> None:
 def test_rerun_computes_only_missing_runs_and_grows_mc_sweeps(tmp_path: Path) -> None:
     scenario = twinworld.load_scenario(toy_scenario(design="mc"), registry=REGISTRY)
     out = tmp_path / "out"
-    first = sweep(scenario, out, scenarios=5, executor="inprocess", strategies=["baseline"], progress=False)
-    assert first.attrs["sweep"]["computed"] == 5
-    both = sweep(scenario, out, scenarios=5, executor="inprocess", progress=False)
-    assert both.attrs["sweep"]["computed"] == 5 and len(both) == 10
-    grown = sweep(scenario, out, scenarios=8, replications=2, executor="inprocess", progress=False)
-    assert grown.attrs["sweep"]["computed"] == 8 * 2 * 2 - 10 and len(grown) == 32
-    fresh = sweep(scenario, tmp_path / "fresh", scenarios=8, replications=2, executor="inprocess",
-                  progress=False)
+    inprocess = ExecutorOptions(kind="inprocess")
+    first = sweep(scenario, out, SweepOptions(scenarios=5, strategies=["baseline"], progress=False),
+                  executor=inprocess)
+    assert first.computed == 5
+    both = sweep(scenario, out, SweepOptions(scenarios=5, progress=False), executor=inprocess)
+    assert both.computed == 5 and both.runs == 10 and len(both.table()) == 10
+    grown = sweep(scenario, out, SweepOptions(scenarios=8, replications=2, progress=False), executor=inprocess)
+    assert grown.computed == 8 * 2 * 2 - 10 and grown.runs == 32 and grown.complete
+    fresh = sweep(scenario, tmp_path / "fresh", SweepOptions(scenarios=8, replications=2, progress=False),
+                  executor=inprocess).table()
     keep = [c for c in fresh.columns if c != "wall_s"]
-    pd.testing.assert_frame_equal(grown[keep], fresh[keep])
-    again = sweep(scenario, out, scenarios=8, replications=2, executor="inprocess", progress=False)
-    assert again.attrs["sweep"]["computed"] == 0
+    pd.testing.assert_frame_equal(grown.table()[keep], fresh[keep])
+    again = sweep(scenario, out, SweepOptions(scenarios=8, replications=2, progress=False), executor=inprocess)
+    assert again.computed == 0
 
 
 def test_a_folder_of_another_sweep_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    sweep(twinworld.load_scenario(toy_scenario(), registry=REGISTRY), out, scenarios=4,
-          executor="inprocess", progress=False)
+    sweep(twinworld.load_scenario(toy_scenario(), registry=REGISTRY), out, SweepOptions(scenarios=4, progress=False),
+          executor=ExecutorOptions(kind="inprocess"))
     with pytest.raises(SweepError, match="different scenario"):
-        sweep(twinworld.load_scenario(toy_scenario(seed=99), registry=REGISTRY), out, scenarios=4,
-              executor="inprocess", progress=False)
+        sweep(twinworld.load_scenario(toy_scenario(seed=99), registry=REGISTRY), out,
+              SweepOptions(scenarios=4, progress=False), executor=ExecutorOptions(kind="inprocess"))
     with pytest.raises(SweepError, match="only Monte Carlo designs can grow"):
-        sweep(twinworld.load_scenario(toy_scenario(), registry=REGISTRY), out, scenarios=6,
-              executor="inprocess", progress=False)
+        sweep(twinworld.load_scenario(toy_scenario(), registry=REGISTRY), out,
+              SweepOptions(scenarios=6, progress=False), executor=ExecutorOptions(kind="inprocess"))
 
 
 def test_retry_failed_recomputes_only_failures(tmp_path: Path) -> None:
     out = tmp_path / "out"
     scenario = twinworld.load_scenario(toy_scenario(scenarios=10, fail_above=1.0), registry=REGISTRY)
-    first = sweep(scenario, out, executor="inprocess", max_retries=0, progress=False)
-    n_failed = int((first["status"] == "failed").sum())
-    assert 0 < n_failed < 20
-    again = sweep(scenario, out, executor="inprocess", retry_failed=True, max_retries=0, progress=False)
-    assert again.attrs["sweep"]["computed"] == n_failed
-    assert len(again) == 20 and again["run_id"].is_unique
+    first = sweep(scenario, out, SweepOptions(progress=False), executor=ExecutorOptions(kind="inprocess"))
+    n_failed = int((first.table()["status"] == "failed").sum())
+    assert 0 < n_failed < 20 and first.failed == n_failed
+    again = sweep(scenario, out, SweepOptions(retry_failed=True, progress=False),
+                  executor=ExecutorOptions(kind="inprocess"))
+    assert again.computed == n_failed
+    table = again.table()
+    assert len(table) == 20 and table["run_id"].is_unique
     assert len(ResultStore(out).parts()) == 1

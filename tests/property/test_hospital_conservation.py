@@ -56,11 +56,11 @@ def test_patients_are_conserved_at_every_hospital(data: dict, seed: int, strateg
     total_in = total_out = 0
     for hospital in system.hospitals.values():
         c = hospital.counts
-        inflow = c["arrived"] + c["transferred_in"]
+        inflow = c["initial"] + c["arrived"] + c["transferred_in"]
         outflow = c["discharged"] + hospital.occupied + hospital.waiting + c["turned_away"] + c["transferred_out"]
         assert inflow == outflow, (hospital.name, c, hospital.occupied, hospital.waiting)
         assert hospital.pools["ward"].occupied >= 0 and hospital.pools["icu"].occupied >= 0
-        total_in += c["arrived"]
+        total_in += c["initial"] + c["arrived"]
         total_out += c["discharged"] + hospital.occupied + hospital.waiting + c["turned_away"]
     assert total_in == total_out
     assert system.kpis()["transfers"] == sum(h.counts["transferred_in"] for h in system.hospitals.values())

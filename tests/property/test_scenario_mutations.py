@@ -168,7 +168,7 @@ def _check_conservation(world: Any) -> None:
 def _hospitals(system: Any, world: Any) -> None:
     for hospital in system.hospitals.values():
         c = hospital.counts
-        inflow = c["arrived"] + c["transferred_in"]
+        inflow = c["initial"] + c["arrived"] + c["transferred_in"]  # initial: in bed at the start
         outflow = (c["discharged"] + hospital.occupied + hospital.waiting + c["turned_away"]
                    + c["transferred_out"])
         assert inflow == outflow, (hospital.name, dict(c))

@@ -7,7 +7,7 @@ from typing import Literal
 from twinworld.experiments.run import build_world
 from twinworld.scenario import Registry, load_scenario
 from twinworld.scenario.registry import default_registry
-from twinworld.systems.base import SystemConfig, SystemPlugin, System
+from twinworld.systems.base import Service, System, SystemConfig, SystemPlugin
 
 
 class OutageScheduleConfig(SystemConfig):
@@ -30,7 +30,8 @@ class OutageSchedule(System):
 
 def registry() -> Registry:
     return Registry([default_registry().get("hospital_region"),
-                     SystemPlugin(kind="outage_schedule", config=OutageScheduleConfig, build=OutageSchedule)])
+                     SystemPlugin(kind="outage_schedule", config=OutageScheduleConfig, build=OutageSchedule,
+                                  services=(Service("feed", "1 while the feed is up", kinds=("power",)),))])
 
 
 def scenario(backup_h: float) -> dict:

@@ -166,8 +166,11 @@ def test_bad_targets_are_clear_scenario_errors() -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(scenario(port([("ALBA", 0.0, 840.0)], berths=2), disruptions=[failure]))
     text = str(info.value)
-    assert "no berth 'B7' in port 'port'" in text and "port.<one of B1, B2>" in text
-    assert "5 cranes fail but port.B7 has only 2" in text
+    assert "no berth 'B7' in 'port'" in text and "port.<one of B1, B2>" in text
+    assert "cranes fail" not in text           # no crane count is checked against a berth that is not there
+    with pytest.raises(ScenarioError, match=r"disruptions.0.cranes: 5 cranes fail but port.B2 has only 2"):
+        load_scenario(scenario(port([("ALBA", 0.0, 840.0)], berths=2),
+                               disruptions=[{**failure, "target": "port.B2"}]))
     with pytest.raises(ScenarioError, match="arrivals kind 'liner' is not one of"):
         load_scenario(scenario(port([], arrivals={"kind": "liner"})))
 

@@ -233,7 +233,7 @@ def test_a_negative_lead_time_is_named() -> None:
 
 def test_a_port_closure_must_target_a_port() -> None:
     message = problem(scenario(chain(), [{"kind": "port_closure", "target": "supply.W", "start": 0}]))
-    assert "disruptions.0.target" in message and "'W' is a warehouse" in message and "supply.P0" in message
+    assert "disruptions.0.target" in message and "port_closure cannot hit 'W', a warehouse" in message and "supply.P0" in message
 
 
 def test_the_scenario_file_validates_and_runs_every_strategy() -> None:
@@ -253,7 +253,7 @@ def test_the_scenario_file_validates_and_runs_every_strategy() -> None:
 def test_warehouses_publish_whether_they_have_stock() -> None:
     strike = {"kind": "port_closure", "target": "supply.P0", "start": 0, "duration": "15d"}
     system = simulate(scenario(chain(initial=30, demand=10.0), [strike], horizon="30d"))
-    history = system.world.services.history["supply.W"]
+    history = system.world.services.history["supply.available.W"]
     assert history[0] == (0.0, 1.0)
     assert (0.0 in [level for _, level in history]) and history[-1][1] in (0.0, 1.0)
     empty_at = next(t for t, level in history if level == 0.0)
@@ -265,9 +265,9 @@ def test_a_warehouse_running_dry_degrades_a_coupled_hospital() -> None:
     data = scenario(chain(initial=30, demand=10.0), [strike], horizon="30d")
     data["systems"]["hospitals"] = {"kind": "hospital_region", "hospitals": [
         {"name": "H1", "ward_beds": 20, "arrivals_per_day": 4}]}
-    data["couplings"] = [{"provider": "supply.W", "consumer": "hospitals.H1", "kind": "supply",
+    data["couplings"] = [{"provider": "supply.available.W", "consumer": "hospitals.H1", "kind": "supply",
                           "backup_h": 24, "loss_share": 0.5}]
     world = build_world(load_scenario(data), "baseline", 1)
     world.run()
     events = [detail for _, kind, detail in world.recorder.events if kind == "buffer_spent"]
-    assert any("supply.W" in detail and "hospitals.H1" in detail for detail in events)
+    assert any("supply.available.W" in detail and "hospitals.H1" in detail for detail in events)

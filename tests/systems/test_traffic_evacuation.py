@@ -125,10 +125,10 @@ def test_road_access_of_places_is_published_for_couplings(scenario) -> None:
     values = {**sample_values(scenario, 1), "surge_flood.start": 1.0, "bridge_approach.start": 9.0}
     world = build_world(resolve(scenario, values), "baseline", 1)
     world.env.run(until=0.25)
-    assert world.services.level("roads.Market_square") == 1.0
+    assert world.services.level("roads.access.Market_square") == 1.0
     world.env.run(until=1.25)
-    assert world.services.level("roads.Market_square") == 0.0  # flooded: no other place reachable
-    assert world.services.level("roads.Kamppi") == pytest.approx(2 / 3)  # all but the square
+    assert world.services.level("roads.access.Market_square") == 0.0  # flooded: no other place reachable
+    assert world.services.level("roads.access.Kamppi") == pytest.approx(2 / 3)  # all but the square
 
 
 def test_households_derived_from_the_network_nodes() -> None:

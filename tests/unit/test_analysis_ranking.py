@@ -8,7 +8,7 @@ import pytest
 
 import twinworld
 from tests.ranking_synthetic import synthetic_runs, write_sweep
-from twinworld.analysis import load_results, rank
+from twinworld.analysis import load_results, rank, RankOptions
 from twinworld.errors import SweepError
 
 MEANS = {"baseline": 12.0, "a": 10.0, "b": 10.5, "c": 13.0}
@@ -50,10 +50,10 @@ def test_rank_follows_the_ranking_section_and_constraints(sweep_dir):
 
 
 def test_rank_overrides_and_risk_measures(sweep_dir):
-    by_regret = rank(sweep_dir, risk="max_regret", constraints=[])
+    by_regret = rank(sweep_dir, RankOptions(risk="max_regret", constraints=[]))
     assert by_regret.risk_vs_leader is not None and by_regret.risk_label == "max regret"
     assert by_regret.table["score"].is_monotonic_increasing
-    by_cvar = rank(sweep_dir, risk="cvar", cvar_alpha=0.8, constraints=[])
+    by_cvar = rank(sweep_dir, RankOptions(risk="cvar", cvar_alpha=0.8, constraints=[]))
     assert by_cvar.risk_label == "CVaR80"
     summary = by_cvar.summary.loc["cost"]
     assert by_cvar.table["score"].to_dict() == pytest.approx(summary["cvar"].to_dict())
@@ -61,14 +61,14 @@ def test_rank_overrides_and_risk_measures(sweep_dir):
     # on CVaR: its worst 20% are the planted failures.
     assert by_cvar.leader == "b"
     with pytest.raises(SweepError, match="unknown risk measure"):
-        rank(sweep_dir, risk="vibes")
+        rank(sweep_dir, RankOptions(risk="vibes"))
     with pytest.raises(SweepError, match="primary KPI 'nope'"):
-        rank(sweep_dir, primary="nope")
+        rank(sweep_dir, RankOptions(primary="nope"))
 
 
 def test_maximize_flips_everything():
     runs = synthetic_runs({"baseline": 12.0, "hi": 14.0, "lo": 10.0}, scenarios=60, seed=2)
-    r = rank(runs, directions={"cost": "maximize"}, discover_failures=False)
+    r = rank(runs, RankOptions(discover_failures=False), directions={"cost": "maximize"})
     assert r.leader == "hi" and r.separated
     assert r.table.index.tolist() == ["hi", "baseline", "lo"]
     assert (r.summary.loc["cost"]["mean_regret"] >= 0).all()
@@ -80,7 +80,7 @@ def test_failed_runs_are_dropped_from_pairs_and_noted(tmp_path):
     runs.loc[broken, "status"] = "failed"
     runs.loc[broken, "error"] = "ZeroDivisionError"
     runs.loc[broken, "kpi.cost"] = math.nan
-    r = rank(write_sweep(tmp_path, runs), constraints=[{"kpi": "cost", "max": 1000}])
+    r = rank(write_sweep(tmp_path, runs), RankOptions(constraints=[{"kpi": "cost", "max": 1000}]))
     assert r.table["n"].tolist() == [27, 27]
     assert any("3 run(s) failed" in n for n in r.notes)
     assert r.constraints.set_index("strategy").loc["x", "rate"] == pytest.approx(27 / 30)
@@ -88,7 +88,7 @@ def test_failed_runs_are_dropped_from_pairs_and_noted(tmp_path):
 
 def test_not_separated_is_said_plainly():
     runs = synthetic_runs({"baseline": 10.0, "twin": 10.0}, scenarios=30, seed=11, own_sd=2.0)
-    r = rank(runs, directions={"cost": "minimize"}, discover_failures=False)
+    r = rank(runs, RankOptions(discover_failures=False), directions={"cost": "minimize"})
     assert not r.separated
     assert "NOT separated" in r.recommendation and "--until-confident" in r.recommendation
 
@@ -101,7 +101,7 @@ def test_no_results_folder_is_a_clear_error(tmp_path):
 def test_exact_ties_are_called_ties_not_uncertainty():
     runs = synthetic_runs({"baseline": 10.0, "copy": 10.0, "worse": 12.0}, scenarios=20, seed=3,
                           own_sd=0.0)
-    r = rank(runs, directions={"cost": "minimize"}, discover_failures=False)
+    r = rank(runs, RankOptions(discover_failures=False), directions={"cost": "minimize"})
     assert not r.separated and r.leader in ("baseline", "copy")
     assert "ties exactly with" in r.recommendation and "NOT separated" not in r.recommendation
     assert r.summary.loc["cost"].loc[["baseline", "copy"], "p_best"].tolist() == [0.5, 0.5]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from twinworld.errors import FeedError, ScenarioError
-from twinworld.feeds.grid_cases import _ranges, load_grid_case, read_matpower_m
+from twinworld.errors import name_list
+from twinworld.feeds.grid_cases import load_grid_case, read_matpower_m
 from twinworld.scenario import load_scenario
 
 CASE9_M = """function mpc = case9
@@ -94,8 +95,8 @@ def test_grid_without_a_slack_bus(tmp_path) -> None:
 
 
 def test_ids_are_shown_as_ranges() -> None:
-    assert _ranges(["L0", "L1", "L2", "T0", "T1", "L7"]) == "L0..L2, T0..T1, L7"
-    assert _ranges(["0", "1", "2", "aux9"]) == "0..2, aux9"
+    assert name_list(["L0", "L1", "L2", "T0", "T1", "L7"]) == "L0..L2, T0, T1, L7"
+    assert name_list(["0", "1", "2", "aux9"]) == "0..2, aux9"
 
 
 def test_scenario_with_unknown_line_says_which_lines_exist() -> None:
@@ -105,7 +106,7 @@ def test_scenario_with_unknown_line_says_which_lines_exist() -> None:
         load_scenario(data)
     problem = info.value.first
     assert problem.path == "disruptions.0.lines"
-    assert "no line 'L99' in grid 'case9'" in problem.message
+    assert problem.message == "no line 'L99' in 'grid'"
     assert problem.valid == "L0..L8"
 
 
@@ -118,8 +119,8 @@ def test_scenario_with_unknown_bus_generator_and_target_element() -> None:
         load_scenario(data)
     text = str(info.value)
     assert "systems.grid.critical_loads.0.bus: no bus '42' in grid 'case9' (valid: 0..8)" in text
-    assert "disruptions.0.generators: no generator 'G7'" in text and "EG0, G0..G1" in text
-    assert "disruptions.1.target: no line 'L12'" in text
+    assert "disruptions.0.generators: no generator 'G7' in 'grid' (valid: EG0, G0, G1)" in text
+    assert "disruptions.1.target: no line 'L12' in 'grid' (valid: grid, or grid.<one of L0..L8>)" in text
 
 
 def test_scenario_with_unknown_case_and_bad_source() -> None:
@@ -148,12 +149,11 @@ def test_case_file_in_a_scenario_is_read_once_and_keyed_by_content(tmp_path) -> 
         load_scenario(scenario_file)
 
 
-def test_unknown_line_in_a_file_grid_fails_at_load_time(tmp_path) -> None:
-    """Cross-checks run after the case file is read, so ids in a file grid are checked on load."""
+def test_unknown_line_in_a_file_grid_fails_when_the_scenario_is_loaded(tmp_path) -> None:
     (tmp_path / "case9.m").write_text(CASE9_M)
     data = _scenario({"source": {"file": "case9.m"}},
                      [{"kind": "line_outage", "target": "grid", "lines": ["L77"]}])
-    with pytest.raises(ScenarioError, match=r"lines: no line 'L77' in grid 'case9' \(valid: L0..L8\)"):
+    with pytest.raises(ScenarioError, match=r"lines: no line 'L77' in 'grid' \(valid: L0..L8\)"):
         load_scenario(data, base_dir=tmp_path)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from twinworld.analysis import rank
+from twinworld.analysis import rank, RankOptions
 
 #            A   B   C      (cost, minimize; one row per scenario)
 TABLE = [(10, 12, 11),
@@ -26,8 +26,7 @@ def _runs() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def ranking():
-    return rank(_runs(), directions={"cost": "minimize"}, cvar_alpha=0.5, baseline="A",
-                discover_failures=False)
+    return rank(_runs(), RankOptions(cvar_alpha=0.5, baseline="A", discover_failures=False), directions={"cost": "minimize"})
 
 
 def test_summary_by_hand(ranking):
@@ -66,15 +65,13 @@ def test_paired_tests_and_holm_by_hand(ranking):
 
 
 def test_risk_measures_reorder_by_hand():
-    worst = rank(_runs(), directions={"cost": "minimize"}, risk="max_regret", discover_failures=False)
+    worst = rank(_runs(), RankOptions(risk="max_regret", discover_failures=False), directions={"cost": "minimize"})
     assert worst.table["score"].to_dict() == pytest.approx({"B": 2, "A": 4, "C": 7})
-    cvar75 = rank(_runs(), directions={"cost": "minimize"}, risk="cvar", cvar_alpha=0.75,
-                  discover_failures=False)
+    cvar75 = rank(_runs(), RankOptions(risk="cvar", cvar_alpha=0.75, discover_failures=False), directions={"cost": "minimize"})
     assert cvar75.table["score"].to_dict() == pytest.approx({"B": 26, "C": 28, "A": 30})
     assert list(cvar75.table.index) == ["B", "C", "A"]
-    sat = rank(_runs(), directions={"cost": "minimize"}, constraints=[{"kpi": "cost", "max": 24,
-                                                                       "share": 0.75}],
-               discover_failures=False)
+    sat = rank(_runs(), RankOptions(constraints=[{"kpi": "cost", "max": 24,
+                                                                       "share": 0.75}], discover_failures=False), directions={"cost": "minimize"})
     rates = sat.constraints.set_index("strategy")["rate"].to_dict()
     assert rates == pytest.approx({"A": 0.75, "B": 0.75, "C": 0.5})
     assert sat.leader == "B" and not sat.table.loc["C", "meets_constraints"]

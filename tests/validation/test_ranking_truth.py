@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from twinworld.analysis import kn_select, rank
+from twinworld.analysis import kn_select, rank, RankOptions
 
 DIRECTIONS = {"cost": "minimize"}
 
@@ -35,8 +35,7 @@ def test_rank_picks_the_true_best_and_is_right_when_it_says_so():
     seeds = range(150)
     picked = declared = wrong_declared = 0
     for seed in seeds:
-        r = rank(_runs(means, 100, seed), directions=DIRECTIONS, confidence=0.95,
-                 discover_failures=False)
+        r = rank(_runs(means, 100, seed), RankOptions(confidence=0.95, discover_failures=False), directions=DIRECTIONS)
         picked += r.leader == "best"
         declared += r.separated
         wrong_declared += r.separated and r.leader != "best"
@@ -48,13 +47,11 @@ def test_rank_picks_the_true_best_and_is_right_when_it_says_so():
 def test_rank_declares_no_winner_among_equals_more_often_than_its_error():
     means = {"baseline": 11.0, "twin_a": 10.0, "twin_b": 10.0}
     seeds = range(250)
-    declared = sum(rank(_runs(means, 30, 1000 + s), directions=DIRECTIONS, confidence=0.95,
-                        discover_failures=False).separated for s in seeds)
+    declared = sum(rank(_runs(means, 30, 1000 + s), RankOptions(confidence=0.95, discover_failures=False), directions=DIRECTIONS).separated for s in seeds)
     # The stated error is 5%: a winner between the twins may be declared in at most ~5% of seeds.
     assert _not_significantly_above(declared, len(seeds), 0.05), declared
     seeds_90 = range(150)
-    declared_90 = sum(rank(_runs(means, 30, 5000 + s), directions=DIRECTIONS, confidence=0.90,
-                           discover_failures=False).separated for s in seeds_90)
+    declared_90 = sum(rank(_runs(means, 30, 5000 + s), RankOptions(confidence=0.90, discover_failures=False), directions=DIRECTIONS).separated for s in seeds_90)
     assert _not_significantly_above(declared_90, len(seeds_90), 0.10), declared_90
 
 
@@ -78,6 +75,5 @@ def test_cvar_ranking_declares_no_winner_among_equals_more_often_than_its_error(
     # Ranked by CVaR90 the comparison is a paired block bootstrap, not a t test; check its error too.
     means = {"baseline": 11.0, "twin_a": 10.0, "twin_b": 10.0}
     seeds = range(120)
-    declared = sum(rank(_runs(means, 50, 20_000 + s), directions=DIRECTIONS, risk="cvar",
-                        bootstrap_resamples=500, discover_failures=False).separated for s in seeds)
+    declared = sum(rank(_runs(means, 50, 20_000 + s), RankOptions(risk="cvar", bootstrap_resamples=500, discover_failures=False), directions=DIRECTIONS).separated for s in seeds)
     assert _not_significantly_above(declared, len(seeds), 0.05), declared

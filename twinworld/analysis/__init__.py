@@ -6,9 +6,9 @@
 """
 
 from twinworld.analysis.discovery import Box, Finding, discover, prim
-from twinworld.analysis.ranking import Ranking, rank
+from twinworld.analysis.ranking import RankOptions, Ranking, rank
 from twinworld.analysis.results import SweepResults, load_results
 from twinworld.analysis.selection import SelectionResult, kn_select, select_until_confident
 
-__all__ = ["rank", "Ranking", "load_results", "SweepResults", "discover", "prim", "Box", "Finding",
+__all__ = ["rank", "RankOptions", "Ranking", "load_results", "SweepResults", "discover", "prim", "Box", "Finding",
            "kn_select", "select_until_confident", "SelectionResult"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -208,40 +209,67 @@ def _summaries(results: SweepResults, ok: pd.DataFrame, kpis: Sequence[str], str
     return pd.concat(parts, names=["kpi", "strategy"])
 
 
-def rank(source: SweepResults | pd.DataFrame | str, *, primary: str | None = None,
-         risk: str | None = None, cvar_alpha: float | None = None, confidence: float | None = None,
-         constraints: Sequence[Constraint | Mapping] | None = None, baseline: str | None = "baseline",
-         kpis: Sequence[str] | None = None, pareto_kpis: Sequence[str] | None = None,
-         directions: Mapping[str, str] | None = None, discover_failures: bool = True,
-         failure: str = "auto", bootstrap_resamples: int = 1000, seed: int = 0) -> Ranking:
-    """Rank the strategies of a sweep.
+@dataclass(frozen=True)
+class RankOptions:
+    """How to rank; fields left ``None`` come from the scenario's ``ranking:`` section.
 
     Parameters
     ----------
-    source
-        A sweep folder, a :class:`SweepResults`, or a runs DataFrame in the results-store format.
     primary, risk, cvar_alpha, confidence, constraints
-        Override the scenario's ``ranking:`` section. ``risk`` is one of ``mean``, ``cvar``,
-        ``max_regret``, ``mean_regret``, ``median``, ``p90``.
+        The KPI to rank by, the risk measure (``mean``, ``cvar``, ``max_regret``, ``mean_regret``,
+        ``median``, ``p90``), the CVaR level, the confidence of intervals, satisficing
+        constraints.
     baseline
         Strategy that paired differences are also taken against (skipped if absent).
     kpis
         KPIs to summarise (default: all in the results).
     pareto_kpis
         KPIs of the Pareto set (default: ``kpis``).
-    directions
-        KPI directions for KPIs no installed plugin defines.
     discover_failures, failure
         Also run scenario discovery per strategy (needs ``param.*`` columns); ``failure`` says what
         failing means (``auto``, ``constraints``, ``worst_decile``, ``regret``; see
         :func:`~twinworld.analysis.discovery.failure_mask`).
     bootstrap_resamples, seed
         Paired bootstrap for risk measures other than the mean.
+    """
+
+    primary: str | None = None
+    risk: str | None = None
+    cvar_alpha: float | None = None
+    confidence: float | None = None
+    constraints: Sequence[Constraint | Mapping[str, Any]] | None = None
+    baseline: str | None = "baseline"
+    kpis: Sequence[str] | None = None
+    pareto_kpis: Sequence[str] | None = None
+    discover_failures: bool = True
+    failure: str = "auto"
+    bootstrap_resamples: int = 1000
+    seed: int = 0
+
+
+def rank(source: SweepResults | pd.DataFrame | str | Path, options: RankOptions | None = None, *,
+         directions: Mapping[str, str] | None = None) -> Ranking:
+    """Rank the strategies of a sweep.
+
+    Parameters
+    ----------
+    source
+        A sweep folder, a :class:`SweepResults`, or a runs DataFrame in the results-store format.
+    options
+        What to rank by and how (:class:`RankOptions`); default: the scenario's ``ranking:``.
+    directions
+        KPI directions for KPIs the results do not define (a DataFrame of a third-party model).
 
     Returns
     -------
     Ranking
     """
+    o = options or RankOptions()
+    primary, risk, cvar_alpha, confidence, constraints = o.primary, o.risk, o.cvar_alpha, o.confidence, \
+        o.constraints
+    baseline, kpis, pareto_kpis = o.baseline, o.kpis, o.pareto_kpis
+    discover_failures, failure, bootstrap_resamples, seed = (o.discover_failures, o.failure,
+                                                             o.bootstrap_resamples, o.seed)
     results = as_results(source, directions=directions)
     primary, risk, alpha, confidence, constraints = _settings(results, primary, risk, cvar_alpha,
                                                               confidence, constraints)

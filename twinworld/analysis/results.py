@@ -17,13 +17,13 @@ import pandas as pd
 
 from twinworld.errors import SweepError
 from twinworld.feeds.safe_files import describe_error
+from twinworld.results import (KPI_PREFIX, PARAM_PREFIX, KpiDefinition, definitions_from_manifest,
+                               kpi_name, read_runs)
 from twinworld.scenario.model import RankingSettings
 
 __all__ = ["SweepResults", "load_results", "as_results", "BLOCK", "KPI_PREFIX", "PARAM_PREFIX"]
 
 BLOCK = ["scenario_index", "replication"]
-KPI_PREFIX = "kpi."
-PARAM_PREFIX = "param."
 _REQUIRED = ("scenario_index", "replication", "strategy")
 
 
@@ -101,15 +101,21 @@ class SweepResults:
         return int(self.runs["scenario_index"].nunique())
 
 
-def _registry_directions(kpis: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+def _registry_definitions(kpis: list[str]) -> dict[str, KpiDefinition]:
+    """KPI definitions of installed plugins for runs without a manifest (a DataFrame): by exact
+    KPI name only; a KPI two plugins define differently needs ``directions=``."""
     from twinworld.scenario.registry import default_registry
-    registry = default_registry()
-    directions, units = {}, {}
-    for name in kpis:
-        definition = registry.kpi(name.split(".")[-1])
-        if definition is not None:
-            directions[name], units[name] = definition.direction, definition.unit
-    return directions, units
+
+    found: dict[str, KpiDefinition] = {}
+    for plugin in default_registry():
+        for k in plugin.kpis:
+            if k.name in kpis:
+                known = found.get(k.name)
+                if known is not None and known.direction != k.direction:
+                    found.pop(k.name)
+                    continue
+                found[k.name] = KpiDefinition(k.name, "", k.name, k.direction, k.unit, k.description)
+    return found
 
 
 def _check_columns(runs: pd.DataFrame, where: str) -> None:
@@ -134,9 +140,11 @@ def load_results(directory: str | Path) -> SweepResults:
     SweepError
         When the folder has no results or its manifest is unreadable.
     """
+    from twinworld.experiments.store import ResultStore
+
     directory = Path(directory)
     results_dir = directory / "results"
-    files = _part_files(results_dir)
+    files = ResultStore.parts_of(results_dir)
     if not files:
         raise SweepError(f"{directory}: no results/*.parquet; is this a sweep folder "
                          f"(written by `twinworld sweep SCENARIO --out {directory}`)?")
@@ -147,39 +155,19 @@ def load_results(directory: str | Path) -> SweepResults:
             manifest = json.loads(manifest_file.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise SweepError(f"{manifest_file}: not a readable JSON manifest ({describe_error(err)})") from err
-    runs = pd.concat([_read_part(f, directory) for f in files], ignore_index=True)
+    runs = read_runs(files)   # a resumed sweep may have re-written a run: the newest copy wins
     _check_columns(runs, str(results_dir))
-    if "run_id" in runs:  # a resumed sweep may have re-written a run; keep the last copy
-        runs = runs.drop_duplicates("run_id", keep="last").reset_index(drop=True)
     return _from_runs(runs, manifest, path=directory)
-
-
-def _part_files(results_dir: Path) -> list[Path]:
-    """The dataset's files (a sweep's hidden temporary files are not part of it)."""
-    if not results_dir.is_dir():
-        return []
-    return sorted(p for p in results_dir.glob("*.parquet") if not p.name.startswith(".") and p.is_file())
-
-
-def _read_part(file: Path, directory: Path) -> pd.DataFrame:
-    """One part file; a damaged one is named (never a raw pyarrow traceback)."""
-    try:
-        return pd.read_parquet(file)
-    except FileNotFoundError:  # compacted away by a sweep running now
-        return pd.DataFrame()
-    except Exception as err:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ... on damage
-        raise SweepError(f"{file}: damaged results file ({describe_error(err)}); run the sweep again "
-                         f"into {directory} to set it aside and compute its runs again") from err
 
 
 def _from_runs(runs: pd.DataFrame, manifest: Mapping[str, Any], *, path: Path | None = None,
                directions: Mapping[str, str] | None = None) -> SweepResults:
-    kpis = [c[len(KPI_PREFIX):] for c in runs.columns if c.startswith(KPI_PREFIX)]
-    found_dirs, found_units = _registry_directions(kpis)
-    for name, info in (manifest.get("kpis") or {}).items():
-        if isinstance(info, Mapping) and info.get("direction") in ("minimize", "maximize"):
-            found_dirs[name] = info["direction"]
-            found_units[name] = str(info.get("unit") or "")
+    kpis = [kpi_name(c) for c in runs.columns if c.startswith(KPI_PREFIX)]
+    defined = definitions_from_manifest(manifest.get("kpis") or {})
+    if not defined:
+        defined = _registry_definitions(kpis)
+    found_dirs = {name: d.direction.value for name, d in defined.items()}
+    found_units = {name: d.unit for name, d in defined.items()}
     found_dirs.update(directions or {})
     for name, value in found_dirs.items():
         if value not in ("minimize", "maximize"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -114,14 +113,14 @@ def sweep_extender(directory: Path) -> Callable[[int], Any]:
     if scenario_file is None:
         raise SweepError(f"{directory}: cannot find the swept scenario file (manifest scenario_file "
                          f"{candidates[0]!r}, nor scenario.yaml)")
-    accepted = inspect.signature(sweep).parameters
+    from twinworld.experiments.sweep import SweepOptions
+
     # Keep the sweep as it was made (the scenario file's own sweep: section may say otherwise).
-    extra = {key: results.manifest[key] for key in ("scenarios", "design")
-             if key in accepted and results.manifest.get(key)}
+    made = {key: results.manifest[key] for key in ("scenarios", "design") if results.manifest.get(key)}
 
     def extend(replications: int) -> Any:
         console.print(f"[dim]sweep: extending {directory} to {replications} replication(s)…[/]")
-        sweep(scenario_file, out=directory, replications=replications, **extra)
+        sweep(scenario_file, directory, SweepOptions(replications=replications, **made))
         return load_results(directory)
 
     return extend
@@ -145,6 +144,7 @@ def rank(
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the ranking table as CSV."),
 ) -> None:
     """Rank the strategies of a finished sweep: mean with CI, CVaR, regret, P(best), paired tests."""
+    from twinworld.analysis.ranking import RankOptions
     from twinworld.analysis.ranking import rank as rank_results
     from twinworld.analysis.results import load_results
     from twinworld.analysis.selection import select_until_confident
@@ -159,8 +159,9 @@ def rank(
         source: Any = outcome.results
     else:
         source = directory
-    ranking = rank_results(source, primary=primary, risk=risk, cvar_alpha=cvar_alpha,
-                           confidence=confidence, pareto_kpis=_kpi_list(pareto), failure=failure)
+    ranking = rank_results(source, RankOptions(primary=primary, risk=risk, cvar_alpha=cvar_alpha,
+                                               confidence=confidence, pareto_kpis=_kpi_list(pareto),
+                                               failure=failure))
     print_ranking(ranking)
     if csv is not None:
         writing(csv, ranking.table.to_csv)
@@ -177,10 +178,11 @@ def report(
     failure: str = typer.Option("auto", "--failure", help=_FAILURE_HELP),
 ) -> None:
     """Write one self-contained HTML report: ranking table, recommendation, figures, discovery."""
+    from twinworld.analysis.ranking import RankOptions
     from twinworld.analysis.ranking import rank as rank_results
     from twinworld.viz.report import write_report
-    ranking = rank_results(directory, primary=primary, risk=risk, pareto_kpis=_kpi_list(pareto),
-                           failure=failure)
+    ranking = rank_results(directory, RankOptions(primary=primary, risk=risk, pareto_kpis=_kpi_list(pareto),
+                                                  failure=failure))
     path = writing(output, lambda target: write_report(ranking, target, title=title))
     console.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     console.print(ranking.recommendation, highlight=False, soft_wrap=True)

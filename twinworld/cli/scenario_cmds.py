@@ -110,9 +110,7 @@ def run(
 
 def _write_outputs(out: Path, detail: dict, values: dict[str, float]) -> None:
     make_folder(out)
-    frame = pd.DataFrame([{"strategy": name, "seed": r.seed, **{f"param.{k}": v for k, v in values.items()},
-                           **{f"kpi.{k}": v for k, v in r.kpis.items()}, "wall_s": r.wall_s}
-                          for name, r in detail.items()])
+    frame = pd.DataFrame([r.row() for r in detail.values()])
     writing(out / "kpis.csv", lambda path: frame.to_csv(path, index=False))
     writing(out / "kpis.parquet", lambda path: frame.to_parquet(path, index=False))
     for name, result in detail.items():

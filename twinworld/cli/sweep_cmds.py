@@ -10,7 +10,8 @@ import typer
 from twinworld.cli.app import console
 from twinworld.cli.options import allow_large_option, data_root_option, load
 from twinworld.errors import SweepError
-from twinworld.experiments.executors import EXECUTORS, SlurmOptions
+from twinworld.experiments.executors import EXECUTORS, ExecutorOptions, SlurmOptions
+from twinworld.experiments.sweep import SweepOptions
 from twinworld.experiments.sweep import sweep as run_sweep
 
 __all__ = ["register"]
@@ -32,7 +33,8 @@ def sweep(
                                             help="A running Dask scheduler, tcp://HOST:PORT."),
     strategy: List[str] = typer.Option([], "--strategy", "-s", help="Only this strategy (repeatable)."),
     max_retries: Optional[int] = typer.Option(None, "--max-retries", min=0,
-                                              help="Retries of a run that raises (default 2)."),
+                                              help="Retries of a run lost with its worker (default 2); "
+                                                   "runs that raise are recorded as failed at once."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1,
                                              help="Runs per task (default: from run time)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Recompute runs recorded as failed."),
@@ -58,15 +60,14 @@ def sweep(
     loaded = load(scenario, overrides=overrides, data_root=data_root, allow_large=allow_large)
     slurm = SlurmOptions(queue=queue, cores=cores, memory=memory, walltime=walltime, jobs=jobs,
                          interface=interface) if executor == "slurm" else None
-    summary = run_sweep(loaded, out, scenarios=scenarios, replications=replications, design=design,
-                        design_csv=design_csv, workers=workers, executor=executor, scheduler=scheduler,
-                        slurm=slurm, strategies=strategy or None, max_retries=max_retries,
-                        chunk_size=chunk_size, retry_failed=retry_failed, progress=progress, load=False)
-    failed = summary["failed"]
-    console.print(f"{summary['runs']:,} run(s) in {out} ({summary['computed']:,} computed now, "
-                  f"{summary['wall_s']:.1f} s); "
-                  + (f"[red]{failed:,} failed[/] (see the error column)" if failed else "none failed"))
-    for note in summary.get("notes", []):
+    done = run_sweep(loaded, out,
+                     SweepOptions(scenarios=scenarios, replications=replications, design=design,
+                                  design_csv=design_csv, strategies=strategy or None, max_retries=max_retries,
+                                  chunk_size=chunk_size, retry_failed=retry_failed, progress=progress),
+                     executor=ExecutorOptions(executor, workers=workers, scheduler=scheduler, slurm=slurm))
+    console.print(f"{done.runs:,} run(s) in {out} ({done.computed:,} computed now, {done.wall_s:.1f} s); "
+                  + (f"[red]{done.failed:,} failed[/] (see the error column)" if done.failed else "none failed"))
+    for note in done.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     results = out / "results"
     console.print(f"[dim]read it: pandas.read_parquet('{results}')  or  duckdb.sql(\"SELECT strategy, "

@@ -62,6 +62,14 @@ class LevelProbe:
         """Integrate up to ``now_h`` (the end of the run)."""
         self._advance(now_h)
 
+    def restart(self, now_h: float) -> None:
+        """Forget the past: integrate from ``now_h`` on, with the current value as the peak so far."""
+        self.close(now_h)
+        self.start_h = self._last_h = now_h
+        self.area = 0.0
+        self.peak = self.value
+        self.above_h = {t: 0.0 for t in self.above_h}
+
     def mean(self, now_h: float) -> float:
         """Time-average of the level from ``start_h`` to ``now_h``."""
         self.close(now_h)
@@ -101,6 +109,11 @@ class Recorder:
     def event(self, kind: str, detail: str = "") -> None:
         """Log a notable event (a line trip, a port closing) for the run's event table."""
         self.events.append((self._env.now, kind, detail))
+
+    def begin_statistics(self) -> None:
+        """The warm-up is over: every level probe starts integrating afresh from now."""
+        for probe in self.probes.values():
+            probe.restart(self._env.now)
 
     def close(self) -> None:
         for probe in self.probes.values():

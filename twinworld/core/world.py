@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import simpy
 
 from twinworld.core.agents import AgentLayer
+from twinworld.core.cascade import CascadeLog
 from twinworld.core.recorder import Recorder
 from twinworld.core.rng import RandomStreams
 
@@ -19,29 +20,59 @@ __all__ = ["World", "ServiceBoard"]
 
 
 class ServiceBoard:
-    """Where systems publish their service level over time and others subscribe to it.
+    """Where systems publish their services over time and others subscribe to them.
 
-    A service is named by a dotted key such as ``"grid.bus.12"``; its level is a float (1.0 fully
-    served, 0.0 out). Couplings subscribe to make one system's capacity depend on another's service.
+    A service is named by a dotted key such as ``"grid.bus.12"`` (the first part is the publishing
+    system); its value is a level (1.0 fully served, 0.0 out) or a quantity (minutes, units).
+    Couplings subscribe to one key, or to every key under a prefix (``roads.travel_min.``).
+
+    When a subscribed value drops, the drop is recorded in the cascade log with the cause active
+    on the publishing system (a disruption, or a degradation it suffers): :meth:`cause` gives it.
     """
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: simpy.Environment, cascade: CascadeLog | None = None) -> None:
         self._env = env
+        self.cascade = cascade if cascade is not None else CascadeLog()
         self.levels: dict[str, float] = {}
         self.history: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
         self._subscribers: defaultdict[str, list[Callable[[str, float], None]]] = defaultdict(list)
+        self._prefixes: dict[str, list[Callable[[str, float], None]]] = {}
+        self._causes: dict[str, int | None] = {}
 
     def publish(self, key: str, level: float) -> None:
-        """Set the service level of ``key`` now and tell its subscribers if it changed."""
-        if self.levels.get(key) == level:
+        """Set the value of ``key`` now and tell its subscribers if it changed."""
+        previous = self.levels.get(key)
+        if previous == level:
             return
         self.levels[key] = level
         self.history[key].append((self._env.now, level))
-        for callback in self._subscribers[key]:
+        callbacks = self._subscribers.get(key, [])
+        if self._prefixes:
+            callbacks = callbacks + [c for prefix, found in self._prefixes.items() if key.startswith(prefix)
+                                     for c in found]
+        if not callbacks:
+            return
+        if previous is not None and level < previous:
+            system = key.partition(".")[0]
+            cause = self.cascade.active(system)
+            self._causes[key] = self.cascade.record(self._env.now, system, key, "service_dropped",
+                                                    f"{previous:g} -> {level:g}", cause)
+        elif previous is not None:
+            self._causes.pop(key, None)
+        for callback in callbacks:
             callback(key, level)
 
     def subscribe(self, key: str, callback: Callable[[str, float], None]) -> None:
+        """Call ``callback(key, value)`` whenever ``key`` changes."""
         self._subscribers[key].append(callback)
+
+    def subscribe_prefix(self, prefix: str, callback: Callable[[str, float], None]) -> None:
+        """Call ``callback(key, value)`` whenever any key starting with ``prefix`` changes."""
+        self._prefixes.setdefault(prefix, []).append(callback)
+
+    def cause(self, key: str) -> int | None:
+        """The cascade event of the last drop of ``key`` (None while it has not dropped)."""
+        return self._causes.get(key)
 
     def level(self, key: str, default: float = 1.0) -> float:
         return self.levels.get(key, default)
@@ -56,6 +87,9 @@ class World:
         The run seed (int or SeedSequence); all randomness comes from :attr:`streams`.
     horizon_h
         Simulated hours to run.
+    warmup_h
+        Simulated hours before statistics start: at that time the recorder's probes restart and
+        every system's :meth:`~twinworld.systems.base.System.begin_statistics` is called.
 
     Notes
     -----
@@ -63,17 +97,20 @@ class World:
     ``Model.step``.
     """
 
-    def __init__(self, *, seed: int | np.random.SeedSequence, horizon_h: float) -> None:
-        if horizon_h <= 0:
+    def __init__(self, *, seed: int | np.random.SeedSequence, horizon_h: float, warmup_h: float = 0.0) -> None:
+        if not horizon_h > 0:
             raise ValueError(f"horizon must be positive, got {horizon_h} h")
+        if not 0 <= warmup_h < horizon_h:
+            raise ValueError(f"warm-up must be at least 0 and below the horizon, got {warmup_h} h")
         self.env = simpy.Environment()
         self.horizon_h = float(horizon_h)
+        self.warmup_h = float(warmup_h)
         self.streams = RandomStreams(seed)
         self.recorder = Recorder(self.env)
-        self.services = ServiceBoard(self.env)
+        self.cascade = CascadeLog()
+        self.services = ServiceBoard(self.env, self.cascade)
         self._agents: AgentLayer | None = None
         self.systems: dict[str, System] = {}
-        self.shared: dict[str, Any] = {}
 
     @property
     def agents(self) -> AgentLayer:
@@ -95,6 +132,11 @@ class World:
         self.env.timeout(delay).callbacks.append(lambda _event: action())
 
     def run(self) -> None:
-        """Advance the clock to the horizon and close the recorder's probes."""
+        """Advance the clock to the horizon (statistics restart at the warm-up) and close the probes."""
+        if self.warmup_h > 0:
+            self.env.run(until=self.warmup_h)
+            self.recorder.begin_statistics()
+            for system in self.systems.values():
+                system.begin_statistics()
         self.env.run(until=self.horizon_h)
         self.recorder.close()

@@ -6,8 +6,9 @@ content hash; each worker process unpickles it once and keeps it in the per-proc
 (:func:`twinworld.core.cache.static`), next to the heavy static inputs (graphs, matrices) the
 systems build once per process.
 
-A run that raises is caught in the worker and becomes a row with ``status="failed"`` after
-``max_retries`` more attempts. A worker *process* that dies takes its chunks with it: the local
+A run that raises is caught in the worker and becomes a row with ``status="failed"`` at once (a
+run is a pure function: raising again with the same seed would tell nothing new). A worker
+*process* that dies takes its chunks with it: the local
 executor builds a new process pool and reports those chunks as lost, Dask reschedules them on
 another worker itself (and reports them lost after its own retries); the sweep driver then retries
 lost runs one by one, so a run that kills its worker every time is recorded as failed and the rest
@@ -32,8 +33,9 @@ import numpy as np
 
 from twinworld.core.cache import static
 from twinworld.errors import SweepError
+from twinworld.results import failed_row, run_row
 
-__all__ = ["Chunk", "Point", "Outcome", "Executor", "InProcessExecutor", "LocalExecutor",
+__all__ = ["Chunk", "Point", "Outcome", "Executor", "ExecutorOptions", "InProcessExecutor", "LocalExecutor",
            "DaskExecutor", "SlurmOptions", "make_executor", "run_chunk", "pack_scenario",
            "unpack_scenario", "EXECUTORS"]
 
@@ -58,7 +60,6 @@ class Chunk:
     chunk_id: int
     points: tuple[Point, ...]
     parameters: tuple[str, ...]
-    max_retries: int
 
     @property
     def size(self) -> int:
@@ -75,7 +76,7 @@ class Outcome:
 
 
 class Executor(Protocol):
-    """What the sweep driver needs from an executor."""
+    """What the sweep driver needs from an executor (each is also a context manager that closes it)."""
 
     name: str
 
@@ -89,6 +90,23 @@ class Executor(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> "Executor": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class _Closing:
+    """``with executor:`` closes it (workers, cluster, client) however the block ends."""
+
+    def close(self) -> None:  # pragma: no cover - every executor defines it
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 # ------------------------------------------------------------------------------ the worker side --
 def _error_text(err: BaseException) -> str:
@@ -99,14 +117,6 @@ def _error_text(err: BaseException) -> str:
         last = frames[-1]
         text += f" (at {Path(last.filename).name}:{last.lineno} in {last.name})"
     return text
-
-
-def _run_once(resolved: Any, strategy: str, seed: int) -> dict[str, float]:
-    from twinworld.experiments.run import run
-
-    result = run(resolved, strategy, seed=seed, values={}, run_seed=np.random.SeedSequence(seed),
-                 registry=resolved.registry)
-    return {f"kpi.{name}": float(value) for name, value in result.kpis.items()}
 
 
 def _resolve(scenario: Any, values: dict[str, float]) -> tuple[Any, Exception | None]:
@@ -124,37 +134,37 @@ def _resolve(scenario: Any, values: dict[str, float]) -> tuple[Any, Exception | 
 
 
 def _attempt(resolved: Any, problem: Exception | None, strategy: str, point: Point, run_id: str,
-             max_retries: int) -> dict[str, Any]:
-    """One run, retried up to ``max_retries`` times while it raises; the last error is kept."""
-    attempts, error, kpis = 0, "", {}
+             values: dict[str, float]) -> dict[str, Any]:
+    """One run, as its stored row. A run that raises is deterministic (same seed, same error): it
+    becomes a failed row at once; only runs lost with their worker are retried (by the driver)."""
+    from twinworld.experiments.run import run
+
+    base = {"run_id": run_id, "scenario_index": point.scenario_index, "replication": point.replication}
     started = time.perf_counter()
-    while attempts <= max_retries:
-        attempts += 1
-        started = time.perf_counter()
-        try:
-            if problem is not None:
-                raise problem
-            kpis = _run_once(resolved, strategy, point.seed)
-            error = ""
-            break
-        except Exception as err:  # a failed run is data, never the end of the sweep
-            error = _error_text(err)
-    return {"run_id": run_id, "scenario_index": point.scenario_index, "replication": point.replication,
-            "strategy": strategy, "seed": point.seed, "status": "failed" if error else "ok",
-            "error": error, "attempts": attempts, "wall_s": time.perf_counter() - started, "kpis": kpis}
+    try:
+        if problem is not None:
+            raise problem
+        result = run(resolved, strategy, seed=point.seed, values={}, run_seed=np.random.SeedSequence(point.seed),
+                     registry=resolved.registry)
+    except Exception as err:  # a failed run is data, never the end of the sweep
+        return failed_row(strategy=strategy, seed=point.seed, values=values, error=_error_text(err),
+                          attempts=1, wall_s=time.perf_counter() - started, **base)
+    return run_row(strategy=strategy, seed=point.seed, values=values, kpis=result.kpis,
+                   wall_s=time.perf_counter() - started, cascades=result.cascades, **base)
 
 
 def run_points(scenario: Any, chunk: Chunk) -> list[dict[str, Any]]:
-    """Run every (point, strategy) of ``chunk``; exceptions become failed rows after retries.
+    """Run every (point, strategy) of ``chunk``; each run becomes its stored row.
 
     A point's values are resolved into the scenario once and shared by its strategies: the same
     computation as ``run(scenario, strategy, seed=seed, values=values)`` for each of them.
     """
     rows = []
     for point in chunk.points:
-        resolved, problem = _resolve(scenario, dict(zip(chunk.parameters, point.values)))
+        values = dict(zip(chunk.parameters, point.values))
+        resolved, problem = _resolve(scenario, values)
         for strategy, run_id in point.runs:
-            rows.append(_attempt(resolved, problem, strategy, point, run_id, chunk.max_retries))
+            rows.append(_attempt(resolved, problem, strategy, point, run_id, values))
     return rows
 
 
@@ -231,7 +241,7 @@ def _init_worker(key: str, blob: bytes) -> None:
 
 
 # ------------------------------------------------------------------------------- in-process --
-class InProcessExecutor:
+class InProcessExecutor(_Closing):
     """Runs each chunk at once in the calling process (for debugging: breakpoints work)."""
 
     name = "inprocess"
@@ -279,7 +289,7 @@ def _ready() -> int:
     return os.getpid()
 
 
-class LocalExecutor:
+class LocalExecutor(_Closing):
     """A pool of worker processes on this machine (default: one per core).
 
     A pool whose worker dies is broken as a whole (every pending future fails), so this executor
@@ -413,7 +423,7 @@ def _worker_pythonpath() -> str:
     return os.pathsep.join(parts)
 
 
-class DaskExecutor:
+class DaskExecutor(_Closing):
     """Dask distributed: a new LocalCluster, an existing scheduler, or Slurm via dask-jobqueue.
 
     Parameters
@@ -514,17 +524,43 @@ def _slurm_cluster(options: SlurmOptions, workers: int | None) -> Any:
     return cluster
 
 
-def make_executor(kind: str, *, workers: int | None = None, scheduler: str | None = None,
-                  slurm: SlurmOptions | None = None) -> Executor:
-    """The executor called ``kind`` (``inprocess``, ``local``, ``dask``, ``slurm``)."""
-    if scheduler and kind not in ("dask",):
-        kind = "dask" if kind == "local" else kind
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where a sweep's runs execute.
+
+    Parameters
+    ----------
+    kind
+        ``local`` (processes on this machine, the default), ``inprocess`` (debugging), ``dask`` (a
+        new LocalCluster, or the scheduler at ``scheduler``) or ``slurm`` (Dask workers as Slurm
+        jobs, see ``slurm``).
+    workers
+        Worker processes (default: one per core).
+    scheduler
+        Address of a running Dask scheduler (``tcp://HOST:PORT``).
+    slurm
+        The Slurm allocation for ``kind="slurm"``.
+    """
+
+    kind: str = "local"
+    workers: int | None = None
+    scheduler: str | None = None
+    slurm: SlurmOptions | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXECUTORS:
+            raise SweepError(f"unknown executor {self.kind!r}; valid: {', '.join(EXECUTORS)}")
+        if self.workers is not None and (isinstance(self.workers, bool) or int(self.workers) < 1):
+            raise SweepError(f"workers must be a whole number >= 1; got {self.workers!r}")
+
+
+def make_executor(options: ExecutorOptions) -> Executor:
+    """The executor ``options`` describe (a context manager: ``with make_executor(o) as e:``)."""
+    kind = "dask" if options.scheduler and options.kind == "local" else options.kind
     if kind == "inprocess":
         return InProcessExecutor()
     if kind == "local":
-        return LocalExecutor(workers)
+        return LocalExecutor(options.workers)
     if kind == "dask":
-        return DaskExecutor(workers, scheduler=scheduler)
-    if kind == "slurm":
-        return DaskExecutor(workers, slurm=slurm or SlurmOptions())
-    raise SweepError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTORS)}")
+        return DaskExecutor(options.workers, scheduler=options.scheduler)
+    return DaskExecutor(options.workers, slurm=options.slurm or SlurmOptions())

@@ -1,9 +1,8 @@
-"""One run: a pure function of (scenario, strategy, seed, sampled values)."""
+"""One run: a pure function of (scenario, strategy, seed, sampled values, starting state)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -12,59 +11,71 @@ import pandas as pd
 from twinworld.core.world import World
 from twinworld.errors import ScenarioError
 from twinworld.limits import MAX_SEED
+from twinworld.results import RunResult, merge_kpis
 from twinworld.scenario.registry import Registry
 from twinworld.scenario.uncertain import is_resolved, resolve, sample_values
-from twinworld.systems.base import target_system
+from twinworld.systems.base import ObservedState, target_element, target_system
 
 __all__ = ["RunResult", "run", "build_world"]
 
 
-@dataclass
-class RunResult:
-    """What one run reports: KPIs as a flat dict of floats, plus optional detail tables."""
-
-    scenario: str
-    strategy: str
-    seed: int
-    values: dict[str, float]
-    kpis: dict[str, float]
-    counters: dict[str, float] = field(default_factory=dict)
-    wall_s: float = 0.0
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-    def row(self) -> dict[str, Any]:
-        """One flat record (strategy, seed, sampled values, KPIs) for a DataFrame."""
-        return {"strategy": self.strategy, "seed": self.seed, **self.values, **self.kpis,
-                "wall_s": self.wall_s}
-
-
 def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence, *,
-                registry: Registry | None = None) -> World:
-    """Build a resolved scenario's World with disruptions scheduled and the strategy applied."""
+                registry: Registry | None = None,
+                state: Mapping[str, ObservedState] | None = None) -> World:
+    """Build a resolved scenario's World with disruptions scheduled and the strategy applied.
+
+    Each system gets only its own config, the disruptions that target it and its part of the
+    strategy. ``state`` (system name -> observed state) starts those systems from what was
+    observed instead of from the scenario's initial conditions.
+    """
     registry = registry or scenario.registry
     if strategy not in scenario.strategies:
         raise ScenarioError.single(f"unknown strategy {strategy!r}", path="strategies",
                                    valid=", ".join(scenario.strategies))
-    world = World(seed=seed, horizon_h=scenario.horizon)
-    world.shared["scenario"] = scenario
+    unknown = sorted(set(state or {}) - set(scenario.systems))
+    if unknown:
+        raise ScenarioError.single(f"state names system(s) {', '.join(unknown)} the scenario does not have",
+                                   valid=", ".join(scenario.systems))
+    world = World(seed=seed, horizon_h=scenario.horizon, warmup_h=scenario.warmup)
     for name, config in scenario.systems.items():
         world.systems[name] = registry.get(config.kind).build(world, name, config)
-    for disruption in scenario.disruptions:
+    for index, disruption in enumerate(scenario.disruptions):
         world.systems[target_system(disruption.target)].disrupt(disruption)
+        _record_root(world, disruption, scenario.disruption_label(index))
     for system, levers in scenario.strategies[strategy].items():
         for lever in levers:
             world.systems[system].respond(lever)
+    for name, observed in (state or {}).items():
+        world.systems[name].warm_start(observed)
     if scenario.couplings:
         from twinworld.coupling import apply_couplings
-        apply_couplings(world, scenario.couplings)
+        apply_couplings(world, scenario.couplings,
+                        {name: registry.get(config.kind) for name, config in scenario.systems.items()})
     for system in world.systems.values():
         system.start()
     return world
 
 
+def _record_root(world: World, disruption: Any, label: str) -> None:
+    """While the disruption lasts it is the active cause on its target (the root of cascades)."""
+    system, element = target_system(disruption.target), target_element(disruption.target)
+    start, end = disruption.window(world.horizon_h)
+    event: list[int] = []
+
+    def begin() -> None:
+        event.append(world.cascade.record(world.now, system, element, "disruption",
+                                          f"{label} ({disruption.kind})"))
+        world.cascade.activate(system, element, event[0])
+
+    world.at(start, begin)
+    if end < world.horizon_h:
+        world.at(end, lambda: event and world.cascade.deactivate(system, element, event[0]))
+
+
 def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
         values: Mapping[str, float] | None = None, registry: Registry | None = None,
-        run_seed: np.random.SeedSequence | None = None, tables: bool = False) -> RunResult:
+        run_seed: np.random.SeedSequence | None = None, tables: bool = False,
+        state: Mapping[str, ObservedState] | None = None) -> RunResult:
     """Run one scenario sample under one strategy.
 
     Parameters
@@ -84,12 +95,23 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
         defaults to ``seed``.
     tables
         Also return the systems' detail tables.
+    state
+        Observed states (system name -> the plugin's ``observable`` model) to start from, as a
+        live twin does.
 
     Returns
     -------
     RunResult
-        Its ``kpis`` hold every KPI of every system; where two systems report a KPI of the same
-        name, each is prefixed with its system name.
+        Its ``kpis`` hold every KPI of every system, named as
+        :func:`twinworld.results.kpi_definitions` names them.
+
+    Examples
+    --------
+    >>> import twinworld
+    >>> scenario = twinworld.load_scenario("scenarios/hospital_surge.yaml")
+    >>> result = twinworld.run(scenario, "transfer", seed=1)
+    >>> result.kpis["patients_turned_away"] >= 0
+    True
     """
     seed = scenario.seed if seed is None else int(seed)
     if not 0 <= seed <= MAX_SEED:
@@ -102,18 +124,9 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
             values = sample_values(scenario, seed)
         resolved = resolve(scenario, values)
     world = build_world(resolved, strategy, run_seed if run_seed is not None else seed,
-                        registry=registry)
+                        registry=registry, state=state)
     world.run()
-    kpis: dict[str, float] = {}
-    clashes: set[str] = set()
-    per_system = {name: system.kpis() for name, system in world.systems.items()}
-    for name, system_kpis in per_system.items():
-        for key in system_kpis:
-            if sum(key in other for other in per_system.values()) > 1:
-                clashes.add(key)
-    for name, system_kpis in per_system.items():
-        for key, value in system_kpis.items():
-            kpis[f"{name}.{key}" if key in clashes else key] = float(value)
+    kpis = merge_kpis({name: system.kpis() for name, system in world.systems.items()})
     detail = {}
     if tables:
         for name, system in world.systems.items():
@@ -121,6 +134,9 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
                 detail[f"{name}.{table_name}"] = table
         if world.recorder.events:
             detail["events"] = pd.DataFrame(world.recorder.events, columns=["time_h", "kind", "detail"])
+        if world.cascade.events:
+            detail["cascade"] = pd.DataFrame([vars(e) for e in world.cascade.events])
     return RunResult(scenario=scenario.name, strategy=strategy, seed=seed, values=dict(values),
                      kpis=kpis, counters=dict(world.recorder.counters),
-                     wall_s=time.perf_counter() - started, tables=detail)
+                     wall_s=time.perf_counter() - started, tables=detail,
+                     cascades=world.cascade.summary())

@@ -31,22 +31,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twinworld.errors import OutputError, SweepError, output_error
-from twinworld.experiments.integrity import (
-    FolderLock,
-    check_part,
-    quarantine,
-    write_durable,
-)
+from twinworld.experiments.integrity import FolderLock, check_part, quarantine, write_durable
 from twinworld.feeds.safe_files import describe_error
+from twinworld.results import BASE_COLUMNS, CASCADE_PREFIX, KPI_PREFIX, kpi_column, order_columns, param_column, read_runs
 
 __all__ = ["ResultStore", "BatchWriter", "BASE_COLUMNS", "MANIFEST_VERSION"]
 
 MANIFEST_VERSION = 1
-BASE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("run_id", pa.string()), ("scenario_index", pa.int64()), ("replication", pa.int64()),
-    ("strategy", pa.string()), ("seed", pa.int64()), ("status", pa.string()), ("error", pa.string()),
-    ("attempts", pa.int64()), ("wall_s", pa.float64()),
-)
 _PART = "part-{:08d}.parquet"
 
 
@@ -57,12 +48,19 @@ class ResultStore:
     ----------
     root
         The folder (created if missing). An interrupted compaction found there is completed.
+    write
+        Open it to write (the default): take the folder's lock, tidy up after a crash, set damaged
+        parts aside. ``write=False`` only reads what is there (no lock, nothing changed).
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, write: bool = True) -> None:
         self.root = Path(root)
         self.results = self.root / "results"
         self.manifest_path = self.root / "manifest.json"
+        self.quarantined: list[dict[str, str]] = []
+        self.lock: FolderLock | None = None
+        if not write:
+            return
         if self.root.exists() and not self.root.is_dir():
             raise output_error(self.root, NotADirectoryError(20, "a file is in the way, not a folder"),
                                doing="write results into")
@@ -80,7 +78,8 @@ class ResultStore:
 
     def close(self) -> None:
         """Release the folder for other writers (also done by the OS if this process dies)."""
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
 
     def __enter__(self) -> Self:
         return self
@@ -91,7 +90,14 @@ class ResultStore:
     # -------------------------------------------------------------------------- files --
     def parts(self) -> list[Path]:
         """The dataset's files, oldest first."""
-        return sorted(p for p in self.results.glob("part-*.parquet") if p.is_file())
+        return self.parts_of(self.results)
+
+    @staticmethod
+    def parts_of(results: Path) -> list[Path]:
+        """The part files of a ``results/`` folder, oldest first (none if it does not exist)."""
+        if not results.is_dir():
+            return []
+        return sorted(p for p in results.glob("part-*.parquet") if p.is_file())
 
     def _next_number(self) -> int:
         numbers = [int(p.stem.split("-")[1]) for p in self.parts()]
@@ -163,19 +169,11 @@ class ResultStore:
         for part in self.parts():
             for name in pq.read_schema(part).names:
                 seen.setdefault(name, None)
-        return _ordered(seen)
+        return order_columns(seen)
 
     def load(self) -> pd.DataFrame:
         """The whole dataset as a DataFrame ordered by run id (one row per run id, newest wins)."""
-        parts = self.parts()
-        if not parts:
-            return pd.DataFrame({name: pd.Series(dtype=t.to_pandas_dtype()) for name, t in BASE_COLUMNS})
-        tables = [pq.read_table(p) for p in parts]
-        table = pa.concat_tables(tables, promote_options="default")
-        frame = table.to_pandas()
-        frame = frame.drop_duplicates("run_id", keep="last")
-        return frame.sort_values("run_id", kind="stable").reset_index(drop=True)[
-            [c for c in _ordered(dict.fromkeys(frame.columns)) if c in frame.columns]]
+        return read_runs(self.parts())
 
     # -------------------------------------------------------------------------- writing --
     def writer(self, parameters: Sequence[str], kpis: Sequence[str], *, batch_rows: int = 5000,
@@ -259,8 +257,8 @@ class BatchWriter:
     def __init__(self, store: ResultStore, parameters: Sequence[str], kpis: Sequence[str], *,
                  batch_rows: int, flush_s: float, max_flush_s: float = 10.0) -> None:
         self.store = store
-        self.parameters = [f"param.{p}" for p in parameters]
-        self.kpis = [f"kpi.{k}" for k in kpis]
+        self.parameters = [param_column(p) for p in parameters]
+        self.kpis = [kpi_column(k) for k in kpis]
         self.batch_rows = batch_rows
         self.flush_s = flush_s
         self.max_flush_s = max_flush_s
@@ -274,7 +272,7 @@ class BatchWriter:
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             for key in row:
-                if key.startswith("kpi.") and key not in self.kpis:
+                if key.startswith((KPI_PREFIX, CASCADE_PREFIX)) and key not in self.kpis:
                     self.kpis.append(key)
             self._rows.append(row)
         now = time.monotonic()
@@ -296,14 +294,6 @@ class BatchWriter:
     def unsaved(self) -> int:
         """Finished rows not yet in a part file."""
         return len(self._rows)
-
-
-def _ordered(names: dict[str, None]) -> list[str]:
-    base = [n for n, _ in BASE_COLUMNS if n in names]
-    params = [n for n in names if n.startswith("param.")]
-    kpis = [n for n in names if n.startswith("kpi.")]
-    other = [n for n in names if n not in base and n not in params and n not in kpis]
-    return base + params + kpis + other
 
 
 def _natural(name: str) -> tuple[int, str]:

@@ -1,8 +1,8 @@
 """``sweep``: every scenario sample x every strategy x R replications, in parallel, resumable.
 
->>> import twinworld
->>> results = twinworld.sweep("scenarios/hospital_surge.yaml", "out/surge", scenarios=50)  # doctest: +SKIP
->>> results.groupby("strategy")["kpi.patients_turned_away"].mean()                        # doctest: +SKIP
+Each finished run is written at once into a Parquet dataset under the results folder (see
+:mod:`.store`), so an interrupted sweep resumes where it stopped. The row a run becomes, and the
+KPI definitions written into the manifest, come from :mod:`twinworld.results`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import math
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -23,28 +24,95 @@ import yaml
 from pydantic import BaseModel
 
 from twinworld.errors import OutputError, SweepError
-from twinworld.params import Dist
 from twinworld.experiments.design import Design, make_design, run_seed
-from twinworld.experiments.executors import (Chunk, Executor, Outcome, Point, SlurmOptions,
-                                             make_executor, pack_scenario)
+from twinworld.experiments.executors import (Chunk, Executor, ExecutorOptions, Outcome, Point,
+                                             SlurmOptions, make_executor, pack_scenario)
 from twinworld.experiments.progress import SweepProgress
 from twinworld.experiments.store import MANIFEST_VERSION, BatchWriter, ResultStore
+from twinworld.params import Dist
+from twinworld.results import (KpiDefinition, definitions_to_manifest, failed_row, kpi_definitions)
 
-__all__ = ["sweep", "SweepSummary"]
-
-
-class SweepSummary(dict):
-    """Counts of a finished ``sweep`` call (also stored in ``DataFrame.attrs['sweep']``)."""
+__all__ = ["sweep", "SweepOptions", "SweepRun", "ExecutorOptions", "SlurmOptions"]
 
 
-def sweep(scenario_or_path: Any, out: str | Path, *, scenarios: int | None = None,
-          replications: int | None = None, design: str | None = None, workers: int | None = None,
-          executor: str = "local", scheduler: str | None = None, slurm: SlurmOptions | None = None,
-          strategies: Sequence[str] | None = None, max_retries: int | None = None,
-          chunk_size: int | None = None, levels: Mapping[str, Sequence[float]] | None = None,
-          design_csv: str | Path | None = None, retry_failed: bool = False, progress: bool = True,
-          registry: Any = None, load: bool = True) -> pd.DataFrame | SweepSummary:
-    """Run a sweep into the folder ``out`` and return its results.
+@dataclass(frozen=True)
+class SweepOptions:
+    """What to sweep; every field left ``None`` comes from the scenario's ``sweep:`` section.
+
+    Parameters
+    ----------
+    scenarios, replications, design, levels, design_csv
+        The design: how many scenario samples, replications of each, which design (``mc``, ``lhs``,
+        ``factorial``, ``csv``), the factorial levels, the CSV of a user design.
+    strategies
+        Only these strategies (default: all).
+    max_retries
+        How often a run lost with its worker (a crashed process, a lost node) is tried again
+        before it is recorded as failed. Runs that raise are not retried: they are deterministic.
+    chunk_size
+        Runs per task (default: chosen from the measured run time).
+    retry_failed
+        Also recompute runs recorded as failed in the results folder.
+    progress
+        Show a progress bar (done, failed, rate, ETA) on stderr.
+    """
+
+    scenarios: int | None = None
+    replications: int | None = None
+    design: str | None = None
+    levels: Mapping[str, Sequence[float]] | None = None
+    design_csv: str | Path | None = None
+    strategies: Sequence[str] | None = None
+    max_retries: int | None = None
+    chunk_size: int | None = None
+    retry_failed: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """What a ``sweep`` call did, and where its results are.
+
+    Attributes
+    ----------
+    folder
+        The results folder.
+    runs, computed, failed
+        Runs in the folder now, of which computed by this call, and recorded as failed.
+    wall_s
+        Wall time of this call's runs.
+    complete
+        Every run of the design is in the folder.
+    notes
+        What the user should know: damaged files set aside (and recomputed), a compaction that
+        could not be written.
+    """
+
+    folder: Path
+    runs: int
+    computed: int
+    failed: int
+    wall_s: float
+    complete: bool
+    notes: tuple[str, ...] = ()
+
+    def table(self) -> pd.DataFrame:
+        """Every run as one row (``run_id`` order): base columns, ``param.*``, ``kpi.*``.
+
+        For a sweep too large for memory, query ``folder/results/*.parquet`` with DuckDB instead.
+        """
+        return ResultStore(self.folder, write=False).load()
+
+    def results(self) -> Any:
+        """The runs with their KPI definitions, ready for :func:`twinworld.rank`."""
+        from twinworld.analysis.results import load_results
+
+        return load_results(self.folder)
+
+
+def sweep(scenario_or_path: Any, out: str | Path, options: SweepOptions | None = None, *,
+          executor: ExecutorOptions | None = None, registry: Any = None) -> SweepRun:
+    """Run a sweep into the folder ``out``: every scenario sample x strategy x replication.
 
     Parameters
     ----------
@@ -53,67 +121,57 @@ def sweep(scenario_or_path: Any, out: str | Path, *, scenarios: int | None = Non
     out
         The results folder (created). If it already holds part of this sweep, only the missing
         runs are computed.
-    scenarios, replications, design, levels, design_csv, max_retries, chunk_size
-        Override the scenario's ``sweep:`` section.
-    workers
-        Worker processes (default: every core).
+    options
+        The design and behaviour (:class:`SweepOptions`); default: the scenario's ``sweep:``.
     executor
-        ``local`` (processes on this machine, the default), ``inprocess`` (debugging), ``dask``
-        (a new LocalCluster, or the scheduler at ``scheduler``) or ``slurm`` (Dask workers as Slurm
-        jobs, see ``slurm``).
-    strategies
-        Only these strategies (default: all).
-    retry_failed
-        Also recompute runs recorded as failed in ``out``.
-    progress
-        Show a progress bar (done, failed, rate, ETA).
-    load
-        Return the results as a DataFrame; ``False`` returns only the :class:`SweepSummary` (for
-        sweeps too large for memory: query ``out/results`` with DuckDB instead).
+        Where runs execute (:class:`ExecutorOptions`); default: local processes, one per core.
+    registry
+        System plugins to load a scenario path with (default: every installed plugin).
 
     Returns
     -------
-    pandas.DataFrame or SweepSummary
-        One row per run ordered by ``run_id``: run id, scenario index, replication, strategy, seed,
-        status, error, attempts, wall time, ``param.*`` and ``kpi.*`` columns; the summary (rows,
-        computed now, failed, wall time, complete) is in ``.attrs["sweep"]``.
+    SweepRun
+        Counts and the folder; ``.table()`` loads the rows, ``.results()`` the ranked form.
 
     Raises
     ------
     SweepError
         ``out`` holds a different sweep, or the design or executor is invalid.
+
+    Examples
+    --------
+    >>> import twinworld
+    >>> done = twinworld.sweep("scenarios/hospital_surge.yaml", "out/surge",
+    ...                        twinworld.SweepOptions(scenarios=50))              # doctest: +SKIP
+    >>> done.table().groupby("strategy")["kpi.patients_turned_away"].mean()    # doctest: +SKIP
     """
+    options = options or SweepOptions()
+    executor = executor or ExecutorOptions()
     scenario = _load(scenario_or_path, registry)
     settings = scenario.sweep
-    plan = make_design(scenario, kind=design, scenarios=scenarios, replications=replications,
-                       levels=levels, design_csv=design_csv, strategies=strategies)
+    plan = make_design(scenario, kind=options.design, scenarios=options.scenarios,
+                       replications=options.replications, levels=options.levels,
+                       design_csv=options.design_csv, strategies=options.strategies)
     with ResultStore(out) as store:  # one writer at a time: a second sweep here is refused
-        manifest, was_complete = _start_manifest(store, scenario, plan)
-        if executor == "slurm":
-            slurm = dataclasses.replace(slurm or SlurmOptions(), log_directory=(slurm and slurm.log_directory)
-                                        or str(store.root.resolve() / "slurm-logs"))
-        engine = make_executor(executor, workers=workers, scheduler=scheduler, slurm=slurm)
-        driver = _Driver(scenario, plan, store, engine,
-                         max_retries=settings.max_retries if max_retries is None else int(max_retries),
-                         chunk_size=chunk_size or settings.chunk_size,
-                         finished=store.finished(include_failed=not retry_failed))
-        driver.start()  # workers start before the progress bar's thread does
-        try:
-            with SweepProgress(total=plan.total_runs, already=driver.already, enabled=progress,
+        definitions = kpi_definitions(scenario)
+        manifest, was_complete = _start_manifest(store, scenario, plan, definitions)
+        if executor.kind == "slurm":
+            slurm = executor.slurm or SlurmOptions()
+            executor = dataclasses.replace(executor, slurm=dataclasses.replace(
+                slurm, log_directory=slurm.log_directory or str(store.root.resolve() / "slurm-logs")))
+        with make_executor(executor) as engine:
+            driver = _Driver(scenario, plan, store, engine, definitions,
+                             max_retries=settings.max_retries if options.max_retries is None else int(options.max_retries),
+                             chunk_size=options.chunk_size or settings.chunk_size,
+                             finished=store.finished(include_failed=not options.retry_failed))
+            driver.start()  # workers start before the progress bar's thread does
+            with SweepProgress(total=plan.total_runs, already=driver.already, enabled=options.progress,
                                label=f"{_short(scenario.name)} ({engine.name})") as bar:
                 driver.run(bar)
-        finally:
-            engine.close()
-        summary = _finish(store, manifest, scenario, driver, was_complete)
-        if not load:
-            return summary
-        frame = store.load()
-    frame.attrs["sweep"] = summary
-    return frame
+        return _finish(store, manifest, driver, was_complete)
 
 
-def _finish(store: ResultStore, manifest: dict[str, Any], scenario: Any, driver: "_Driver",
-            was_complete: bool) -> SweepSummary:
+def _finish(store: ResultStore, manifest: dict[str, Any], driver: "_Driver", was_complete: bool) -> SweepRun:
     """Compact a completed dataset, record the outcome in the manifest, count the rows."""
     complete = driver.remaining == 0
     notes = [f"set aside damaged file {q['file']} ({q['reason']}); its runs were computed again"
@@ -124,11 +182,11 @@ def _finish(store: ResultStore, manifest: dict[str, Any], scenario: Any, driver:
         except OutputError as err:  # every run is saved; only the tidy-up failed
             notes.append(f"{err}; the results are complete but left in {len(store.parts())} files")
     manifest.update(complete=complete, updated=_now(), runs=driver.plan.total_runs,
-                    executor=driver.engine.name, kpis=_kpi_meta(scenario, driver.writer.kpis))
+                    executor=driver.engine.name)
     store.write_manifest(manifest)
     rows, failed = store.counts()
-    return SweepSummary(folder=str(store.root), runs=rows, computed=driver.computed, failed=failed,
-                        wall_s=driver.wall_s, complete=complete, notes=notes)
+    return SweepRun(folder=store.root, runs=rows, computed=driver.computed, failed=failed,
+                    wall_s=driver.wall_s, complete=complete, notes=tuple(notes))
 
 
 def _load(source: Any, registry: Any) -> Any:
@@ -173,7 +231,8 @@ def design_digest(plan: Design) -> str:
     return hashlib.sha256(plan.values.tobytes() + "|".join(plan.parameters).encode()).hexdigest()
 
 
-def _start_manifest(store: ResultStore, scenario: Any, plan: Design) -> tuple[dict[str, Any], bool]:
+def _start_manifest(store: ResultStore, scenario: Any, plan: Design,
+                    definitions: Sequence[KpiDefinition]) -> tuple[dict[str, Any], bool]:
     """Check ``store`` holds nothing incompatible; write the manifest (incomplete) and scenario."""
     digest = scenario_digest(scenario)
     old = store.read_manifest()
@@ -184,7 +243,7 @@ def _start_manifest(store: ResultStore, scenario: Any, plan: Design) -> tuple[di
         "scenario_file": scenario.source, "scenario_sha256": digest, "design": plan.kind,
         "design_sha256": design_digest(plan), "scenarios": plan.scenarios,
         "replications": plan.replications, "strategies": list(plan.strategies),
-        "parameters": list(plan.parameters), "kpis": (old or {}).get("kpis", {}),
+        "parameters": list(plan.parameters), "kpis": definitions_to_manifest(definitions),
         "ranking": scenario.ranking.model_dump(mode="json"), "seed": plan.seed,
         "created": (old or {}).get("created", _now()), "complete": False,
         "quarantined": list((old or {}).get("quarantined", [])) + store.quarantined,
@@ -237,24 +296,6 @@ def _scenario_text(scenario: Any) -> str:
             + yaml.safe_dump(plain(scenario), sort_keys=False, allow_unicode=True))
 
 
-def _kpi_meta(scenario: Any, columns: Sequence[str]) -> dict[str, dict[str, str]]:
-    meta = {}
-    for column in columns:
-        name = column.removeprefix("kpi.")
-        kpi = scenario.registry.kpi(name) or scenario.registry.kpi(name.split(".", 1)[-1])
-        meta[name] = {"direction": kpi.direction if kpi else "minimize", "unit": kpi.unit if kpi else ""}
-    return meta
-
-
-def declared_kpis(scenario: Any) -> list[str]:
-    """KPI names a run of ``scenario`` reports (system-prefixed where two systems share one)."""
-    per_system = {name: [k.name for k in scenario.registry.get(cfg.kind).kpis]
-                  for name, cfg in scenario.systems.items()}
-    names = [k for ks in per_system.values() for k in ks]
-    return [f"{system}.{k}" if names.count(k) > 1 else k
-            for system, ks in per_system.items() for k in ks]
-
-
 def _short(name: str, width: int = 24) -> str:
     return name if len(name) <= width else name[:width - 1] + "…"
 
@@ -267,12 +308,13 @@ def _now() -> str:
 class _Driver:
     """Feeds chunks to an executor, writes rows as they come back, retries lost runs."""
 
-    def __init__(self, scenario: Any, plan: Design, store: ResultStore, engine: Executor, *,
-                 max_retries: int, chunk_size: int | None, finished: set[str]) -> None:
+    def __init__(self, scenario: Any, plan: Design, store: ResultStore, engine: Executor,
+                 definitions: Sequence[KpiDefinition], *, max_retries: int, chunk_size: int | None,
+                 finished: set[str]) -> None:
         self.scenario, self.plan, self.engine = scenario, plan, engine
         self.max_retries = max_retries
         self.chunk_size = chunk_size
-        self.writer: BatchWriter = store.writer(plan.parameters, declared_kpis(scenario))
+        self.writer: BatchWriter = store.writer(plan.parameters, [d.name for d in definitions])
         self.already = sum(1 for spec in plan.runs(seeds=False) if spec.run_id in finished)
         self.remaining = plan.total_runs - self.already
         self._finished = finished
@@ -302,13 +344,10 @@ class _Driver:
         if self.remaining == 0:
             return
         blob = pack_scenario(self.scenario)
-        try:
-            self.engine.start(hashlib.sha256(blob).hexdigest(), blob, self.scenario)
-        except BaseException:
-            self.engine.close()
-            raise
+        self.engine.start(hashlib.sha256(blob).hexdigest(), blob, self.scenario)
 
     def run(self, bar: SweepProgress) -> None:
+        """Submit every remaining point and record what comes back (the executor stays open)."""
         self.bar = bar
         started = self._started
         source = self.points()
@@ -331,14 +370,14 @@ class _Driver:
         self._stop(started, quiet=False)
 
     def _stop(self, started: float, *, quiet: bool) -> None:
-        """Save the last rows and stop the workers (``quiet``: a save error is already reported)."""
+        """Save the last rows (``quiet``: a save error is already being reported); the executor's
+        own context manager stops the workers."""
         try:
             self.writer.flush()
         except OutputError as err:
             if not quiet:
                 raise self._not_saved(err) from err
         finally:
-            self.engine.close()
             self.wall_s = time.perf_counter() - started
 
     def _not_saved(self, err: OutputError) -> OutputError:
@@ -366,8 +405,7 @@ class _Driver:
                 if not chunk_points:
                     break
             self._chunk_ids += 1
-            self.engine.submit(Chunk(self._chunk_ids, tuple(chunk_points), self.plan.parameters,
-                                     self.max_retries))
+            self.engine.submit(Chunk(self._chunk_ids, tuple(chunk_points), self.plan.parameters))
             self._in_flight += 1
         return exhausted
 
@@ -386,7 +424,7 @@ class _Driver:
         if outcome.lost is not None:
             self._requeue(outcome)
             return
-        rows = [self._flatten(row) for row in outcome.rows]
+        rows = outcome.rows
         if rows:
             mean = sum(r["wall_s"] for r in rows) / len(rows)
             self._run_s = mean if self._run_s <= 0 else 0.7 * self._run_s + 0.3 * mean
@@ -399,13 +437,6 @@ class _Driver:
         self.computed += len(rows)
         self.bar.advance(len(rows), failed)
 
-    def _flatten(self, row: dict[str, Any]) -> dict[str, Any]:
-        flat = {k: v for k, v in row.items() if k != "kpis"}
-        flat.update(zip((f"param.{p}" for p in self.plan.parameters),
-                        (float(v) for v in self.plan.values[row["scenario_index"]])))
-        flat.update(row["kpis"])
-        return flat
-
     def _requeue(self, outcome: Outcome) -> None:
         """Runs of a chunk whose worker died: retry each alone, or record it failed."""
         dead: list[dict[str, Any]] = []
@@ -413,11 +444,11 @@ class _Driver:
             for strategy, run_id in point.runs:
                 self._lost[run_id] = self._lost.get(run_id, 0) + 1
                 if self._lost[run_id] > self.max_retries:
-                    dead.append(self._flatten({
-                        "run_id": run_id, "scenario_index": point.scenario_index,
-                        "replication": point.replication, "strategy": strategy, "seed": point.seed,
-                        "status": "failed", "attempts": self._lost[run_id], "wall_s": float("nan"),
-                        "error": f"worker lost while running it: {outcome.lost}", "kpis": {}}))
+                    dead.append(failed_row(
+                        run_id=run_id, scenario_index=point.scenario_index, replication=point.replication,
+                        strategy=strategy, seed=point.seed, attempts=self._lost[run_id],
+                        values=dict(zip(self.plan.parameters, point.values)),
+                        error=f"worker lost while running it: {outcome.lost}"))
                 else:
                     self._retry.append(Point(point.scenario_index, point.replication, point.seed,
                                              point.values, ((strategy, run_id),)))

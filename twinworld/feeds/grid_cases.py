@@ -13,17 +13,19 @@ buses by their pandapower index (``"12"``); generators ``G<index>``, external gr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
-from twinworld.errors import FeedError
+from twinworld.errors import FeedError, name_list
 from twinworld.feeds.safe_files import check_file, describe_error
 from twinworld.limits import MAX_GRID_CASE_BYTES
 
@@ -99,35 +101,23 @@ class GridCase:
     def describe_ids(self, kind: str) -> str:
         """A short human description of the valid ids of ``kind`` (line, bus, generator)."""
         ids = {"line": self.branch_ids, "bus": self.bus_names, "generator": self.gen_ids}[kind]
-        return _ranges(list(ids))
-
-
-def _ranges(ids: list[str]) -> str:
-    """``["L0", "L1", "L2", "T0"]`` -> ``"L0..L2, T0"`` (runs of one prefix with consecutive numbers)."""
-    parts: list[str] = []
-    run: list[tuple[str, int]] = []
-
-    def flush() -> None:
-        if run:
-            (p, a), (_, b) = run[0], run[-1]
-            parts.append(f"{p}{a}" if a == b else f"{p}{a}..{p}{b}")
-            run.clear()
-
-    for item in ids:
-        match = re.fullmatch(r"([A-Za-z_]*)(\d+)", item)
-        if match is None:
-            flush()
-            parts.append(item)
-            continue
-        prefix, number = match.group(1), int(match.group(2))
-        if run and (run[-1][0] != prefix or run[-1][1] + 1 != number):
-            flush()
-        run.append((prefix, number))
-    flush()
-    return ", ".join(parts)
+        return name_list(list(ids), limit=40)
 
 
 # ------------------------------------------------------------------------------ sources ----
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a dependency's warnings for a moment: pandapower warns that numba is missing each
+    time its options are built, though only its model builder (no power flow) runs here."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _pandapower() -> Any:
     try:
         with warnings.catch_warnings():
@@ -272,7 +262,7 @@ def grid_case_from_net(net: Any, *, name: str, key: str) -> GridCase:
 
     _require_slack(net, name)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet("pandapower.auxiliary"):
             warnings.simplefilter("ignore")
             _init_rundcpp_options(net, trafo_model="t", trafo_loading="current", recycle=None,
                                   check_connectivity=True, switch_rx_ratio=2, trafo3w_losses="hv")

@@ -15,8 +15,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from twinworld.errors import Problem, ScenarioError, TwinworldError
+from twinworld.scenario.contract import check_contract
 from twinworld.scenario.files import ScenarioFiles
 from twinworld.scenario.model import Scenario
+from twinworld.scenario.places import link_places
 from twinworld.scenario.registry import Registry, default_registry
 from twinworld.scenario.safe_yaml import load_yaml, read_scenario_text, scan_yaml
 from twinworld.scenario.workload import work_problems
@@ -298,6 +300,7 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
         scenario = Scenario.model_validate(data, context=context)
     except ValidationError as err:
         raise ScenarioError(_problems_from(err.errors(), data, index, registry), file) from None
+    problems = _cross_check(scenario, registry)
     roots = tuple(str(r) for r in data_roots)
     try:
         files = ScenarioFiles.for_scenario(scenario.data_dir, scenario_dir=base, roots=roots)
@@ -305,9 +308,12 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
         if scenario.sweep.design_csv is not None:
             files.resolve(scenario.sweep.design_csv, path="sweep.design_csv", kind="design_csv")
     except ScenarioError as err:
-        raise ScenarioError([_locate(p, index) for p in err.problems], file) from None
-    # Cross-checks run after the files are read: a census from a CSV must fit the beds too.
-    problems = _cross_check(scenario, registry) + work_problems(scenario, registry, allow_large=allow_large)
+        raise ScenarioError([_locate(p, index) for p in problems + err.problems], file) from None
+    # The contract's cross-checks run after the files are read: a census from a CSV must fit too.
+    scenario, linked, places = link_places(scenario, registry)
+    problems += linked + [_at_coupling(p, places) for p in check_contract(scenario, registry)]
+    if not problems:
+        problems = work_problems(scenario, registry, allow_large=allow_large)
     if problems:
         raise ScenarioError([_locate(p, index) for p in problems], file)
     scenario._source = str(file.resolve()) if file else None
@@ -334,19 +340,26 @@ def _locate(problem: Problem, index: _Node) -> Problem:
     return Problem(problem.message, problem.path, line, column, problem.valid)
 
 
-def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
-    from twinworld.systems.base import target_system
+def _at_coupling(problem: Problem, places: dict[str, tuple[int, str]]) -> Problem:
+    """A road place added for a coupling that is off the network is reported at the coupling."""
+    found = places.get(problem.path)
+    if found is None:
+        return problem
+    index, facility = found
+    return Problem(f"{facility}'s location: {problem.message}", f"couplings.{index}.consumer",
+                   valid=problem.valid)
 
+
+def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
+    """Checks of the scenario's own sections (strategies, KPIs, labels) that need no data files."""
     problems: list[Problem] = []
-    known_kpis: list[str] = []
-    for name, config in scenario.systems.items():
-        plugin = registry.get(config.kind)
-        known_kpis += [k.name for k in plugin.kpis]
-        if plugin.check is not None:
-            problems += plugin.check(scenario, name, config)
+    known_kpis = [k.name for config in scenario.systems.values() for k in registry.get(config.kind).kpis]
     if "baseline" not in scenario.strategies:
         problems.append(Problem("no 'baseline' strategy; add `baseline: {}` (doing nothing special) "
                                 "so others are compared with it", "strategies"))
+    if scenario.warmup >= scenario.horizon:
+        problems.append(Problem(f"warmup ({scenario.warmup:g} h) must be shorter than the horizon "
+                                f"({scenario.horizon:g} h)", "warmup", valid="a duration below the horizon"))
     for i, kpi in enumerate(scenario.kpis):
         if kpi not in known_kpis:
             close = difflib.get_close_matches(kpi, known_kpis, n=1)
@@ -358,12 +371,6 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
     for path, kpi in named:
         if kpi is not None and kpi not in known_kpis:
             problems.append(Problem(f"unknown KPI {kpi!r}", path, valid=", ".join(known_kpis)))
-    for i, coupling in enumerate(scenario.couplings):
-        for end in ("provider", "consumer"):
-            system = target_system(getattr(coupling, end))
-            if system not in scenario.systems:
-                problems.append(Problem(f"{end} {getattr(coupling, end)!r} names no system of this scenario",
-                                        f"couplings.{i}.{end}", valid=", ".join(scenario.systems)))
     labels = [scenario.disruption_label(i) for i in range(len(scenario.disruptions))]
     for i, label in enumerate(labels):
         if label in scenario.systems or labels.count(label) > 1 and labels.index(label) != i:

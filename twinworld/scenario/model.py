@@ -9,6 +9,7 @@ under. That lets two systems each have, say, a ``port_closure`` of their own.
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, SerializationInfo,
@@ -16,7 +17,7 @@ from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, Seria
 
 from twinworld.limits import (MAX_COUPLINGS, MAX_DISRUPTIONS, MAX_HORIZON_H, MAX_REPLICATIONS,
                               MAX_SEED, MAX_STRATEGIES, MAX_SWEEP_SCENARIOS)
-from twinworld.params import Param, fixed_duration, param
+from twinworld.params import Dist, Duration, duration, fixed_duration, param
 from twinworld.scenario.registry import Registry, default_registry
 from twinworld.systems.base import (DisruptionConfig, Frozen, StrategyConfig, SystemConfig,
                                     target_system)
@@ -127,17 +128,30 @@ StrategyParts = Annotated[dict[str, tuple[StrategyConfig, ...]], PlainValidator(
 class Coupling(Frozen):
     """One system's capacity depends on another's service (power -> hospital).
 
-    ``provider`` is a published service key (``grid.bus.12``); ``consumer`` a system element
-    (``hospitals.H1``). While the provider is out, the consumer runs on its buffer for ``backup_h``
-    hours, then loses ``loss_share`` of its capacity until the provider returns.
+    ``provider`` is a service key a system publishes (``grid.bus.12``; see each system's
+    ``services``); ``consumer`` a system or one of its elements (``hospitals.H1``) whose type
+    accepts ``kind``. While the provider's level is below 1, the consumer runs on its buffer for
+    ``backup_h`` hours, then loses ``loss_share`` of its capacity until the provider is back and
+    ``recovery_h`` has passed.
     """
 
-    provider: str
-    consumer: str
-    kind: Literal["power", "road_access", "supply"] = "power"
-    backup_h: Param = 0.0
-    loss_share: param(ge=0, le=1) = 1.0  # type: ignore[valid-type]
-    recovery_h: Param = 0.0
+    provider: str = Field(description="a published service key, e.g. grid.bus.12")
+    consumer: str = Field(description="system or system.element, e.g. hospitals.Central")
+    kind: Literal["power", "road_travel", "port_supply", "supply", "casualties", "priority"] = "power"
+    backup_h: duration(ge=0) = Field(0.0, description="hours the consumer rides on its buffer "  # type: ignore[valid-type]
+                                                      "(generator fuel, safety stock)")
+    loss_share: param(ge=0, le=1) = Field(1.0, description="share of capacity lost once the buffer "  # type: ignore[valid-type]
+                                                           "is spent")
+    recovery_h: duration(ge=0) = Field(0.0, description="hours after the provider returns until "  # type: ignore[valid-type]
+                                                        "capacity is back")
+
+    @field_validator("backup_h", "loss_share", "recovery_h")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        low, high = value.bounds if isinstance(value, Dist) else (value, value)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"must be a finite number; got {value!r}")
+        return value
 
 
 class SweepSettings(Frozen):
@@ -180,6 +194,8 @@ class Scenario(Frozen):
     description: str = ""
     horizon: fixed_duration(gt=0, le=MAX_HORIZON_H) = Field(  # type: ignore[valid-type]
         description="simulated time span, e.g. 14d")
+    warmup: Duration = Field(0.0, description="simulated time before statistics start (KPIs count "
+                                              "from here), e.g. 7d for steady-state studies")
     seed: int = Field(0, ge=0, le=MAX_SEED)
     data_dir: str = Field(".", description="folder (relative to this file) that file references "
                                            "must stay inside")

@@ -1,20 +1,19 @@
 """The registry of system plugins, filled from the ``twinworld.systems`` entry points.
 
 A registry is an object, not a module global: tests and notebooks can make their own and register
-extra plugins. ``default_registry()`` builds one from the installed entry points (a broken
-third-party plugin is skipped with a warning, never fatal).
+extra plugins. ``default_registry()`` builds one from the installed entry points and fails loudly
+on a plugin that cannot load, a kind claimed twice, or an entry point shadowing a built-in.
 """
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from twinworld.errors import UnknownKindError
+from twinworld.errors import TwinworldError, UnknownKindError
 from twinworld.systems.base import KPI, SystemPlugin
 
-__all__ = ["Registry", "default_registry", "ENTRY_POINT_GROUP"]
+__all__ = ["Registry", "default_registry", "ENTRY_POINT_GROUP", "PluginError"]
 
 ENTRY_POINT_GROUP = "twinworld.systems"
 
@@ -37,8 +36,9 @@ class Registry:
             self.register(plugin)
 
     def register(self, plugin: SystemPlugin) -> None:
+        """Add a plugin; a second, different plugin of the same kind is an error."""
         if plugin.kind in self._plugins and self._plugins[plugin.kind] is not plugin:
-            raise ValueError(f"system kind {plugin.kind!r} is registered twice")
+            raise PluginError(f"system kind {plugin.kind!r} is registered twice")
         self._plugins[plugin.kind] = plugin
 
     def get(self, kind: str) -> SystemPlugin:
@@ -71,32 +71,50 @@ def _load(target: str) -> SystemPlugin:
     module = __import__(module_name, fromlist=[attr])
     plugin = getattr(module, attr)
     if not isinstance(plugin, SystemPlugin):
-        raise TypeError(f"{target} is not a SystemPlugin")
+        raise PluginError(f"{target} is a {type(plugin).__name__}, not a twinworld SystemPlugin")
     return plugin
+
+
+class PluginError(TwinworldError, ImportError):
+    """A system plugin could not be loaded, or two plugins claim one kind."""
 
 
 @lru_cache(maxsize=1)
 def default_registry() -> Registry:
-    """The registry of every installed system plugin (built-ins plus third-party entry points)."""
+    """The registry of every installed system plugin: the built-ins plus third-party entry points.
+
+    Fails loudly: a built-in that cannot be imported, an entry point that does not load or is not
+    a :class:`SystemPlugin`, two entry points of one kind, and an entry point that would replace a
+    built-in are all :class:`PluginError`. (The installed package declares the built-ins as entry
+    points too; those are the same objects, not a clash.)
+    """
     registry = Registry()
-    targets = dict(_BUILTINS)
+    for kind, target in _BUILTINS.items():
+        registry.register(_load_or_fail(kind, target, "built-in"))
+    seen: dict[str, str] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        targets[ep.name] = ep.value
-    for kind, target in targets.items():
-        try:
-            plugin = _load(target)
-        except ModuleNotFoundError as err:
-            # A built-in system whose package has not been written yet, or whose optional
-            # dependency is missing: skip it quietly unless it came from a third party.
-            if kind not in _BUILTINS or not target.startswith("twinworld."):
-                warnings.warn(f"twinworld: skipping system plugin {kind!r} ({target}): {err}",
-                              stacklevel=2)
-            elif not err.name or not err.name.startswith("twinworld"):
-                warnings.warn(f"twinworld: system {kind!r} unavailable: {err}", stacklevel=2)
+        if ep.name in _BUILTINS:
+            if ep.value != _BUILTINS[ep.name]:
+                raise PluginError(f"entry point {ep.name!r} = {ep.value} would replace the built-in system "
+                                  f"{_BUILTINS[ep.name]}; give the third-party system another kind")
             continue
-        except Exception as err:  # a broken plugin must not break the others
-            warnings.warn(f"twinworld: skipping broken system plugin {kind!r} ({target}): {err}",
-                          stacklevel=2)
-            continue
+        if ep.name in seen and seen[ep.name] != ep.value:
+            raise PluginError(f"two packages declare system kind {ep.name!r}: {seen[ep.name]} and {ep.value}")
+        seen[ep.name] = ep.value
+        plugin = _load_or_fail(ep.name, ep.value, "entry point")
+        if plugin.kind != ep.name:
+            raise PluginError(f"entry point {ep.name!r} ({ep.value}) holds a plugin of kind {plugin.kind!r}")
         registry.register(plugin)
     return registry
+
+
+def _load_or_fail(kind: str, target: str, what: str) -> SystemPlugin:
+    try:
+        return _load(target)
+    except PluginError:
+        raise
+    except Exception as err:  # an import error, a syntax error, a missing dependency ...
+        hint = (" (is its optional dependency installed? pip install 'twinworld[all]')"
+                if isinstance(err, ImportError) else "")
+        raise PluginError(f"system plugin {kind!r} ({what} {target}) cannot be loaded: "
+                          f"{type(err).__name__}: {err}{hint}") from err

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from twinworld.analysis.ranking import Ranking, rank
+from twinworld.analysis.ranking import RankOptions, Ranking, rank
 from twinworld.viz.figures import (discovery_scatter, figure_png, kpi_distributions, ranking_intervals,
                                    regret_cdf)
 
@@ -179,9 +179,9 @@ def _summary_table(r: Ranking) -> str:
 
 
 def write_report(source: Ranking | Any, output: str | Path, *, title: str | None = None,
-                 **rank_options: Any) -> Path:
+                 options: RankOptions | None = None) -> Path:
     """Rank (unless given a :class:`Ranking`) and write the HTML report to ``output``."""
-    ranking = source if isinstance(source, Ranking) else rank(source, **rank_options)
+    ranking = source if isinstance(source, Ranking) else rank(source, options)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report_html(ranking, title=title), encoding="utf-8")

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from twinworld.errors import FeedError, Problem, ScenarioError
-from twinworld.systems.base import SystemPlugin, target_element, target_system
+from twinworld.systems.base import Consumes, Service, SystemPlugin
 from twinworld.systems.grid.config import PowerGridConfig
-from twinworld.systems.grid.disruptions import (
-    DISRUPTIONS,
-    Flood,
-    GeneratorTrip,
-    LineOutage,
-    SubstationLoss,
-)
+from twinworld.systems.grid.example import example
+from twinworld.systems.grid.disruptions import DISRUPTIONS
 from twinworld.systems.grid.kpis import KPIS
-from twinworld.systems.grid.model import PowerGrid
-from twinworld.systems.grid.strategies import STRATEGIES, Microgrids
+from twinworld.systems.grid.model import STREAMS, PowerGrid
+from twinworld.systems.grid.state import GridState
+from twinworld.systems.grid.strategies import STRATEGIES
 from twinworld.systems.grid.workload import estimate_events
 
-__all__ = ["plugin", "PowerGrid", "PowerGridConfig"]
+__all__ = ["plugin", "PowerGrid", "PowerGridConfig", "GridState"]
 
 
 def _case(config: PowerGridConfig) -> Any:
@@ -34,45 +28,40 @@ def _case(config: PowerGridConfig) -> Any:
     return cached_case(case_source(config), config.source.digest)
 
 
-def _unknown(ids: list[str], valid: Any, what: str, case: Any, path: str) -> list[Problem]:
-    return [Problem(f"no {what} {i!r} in grid {case.name!r}", path, valid=case.describe_ids(what))
-            for i in ids if i not in valid]
-
-
-def check(scenario: Any, name: str, config: PowerGridConfig) -> list[Problem]:
-    """Element ids in disruptions, critical loads and strategies must exist in the grid."""
+def check(config: PowerGridConfig) -> list[Problem]:
+    """Critical loads must name buses of the grid (paths relative to the section)."""
     try:
         case = _case(config)
     except FeedError as err:
-        return [Problem(str(err), f"systems.{name}.source")]
-    if case is None:
-        return []
-    buses, lines, units = case.bus_aliases, case.branch_index(), case.gen_index()
-    problems: list[Problem] = []
-    for i, load in enumerate(config.critical_loads):
-        problems += _unknown([load.bus], buses, "bus", case, f"systems.{name}.critical_loads.{i}.bus")
-    for i, d in enumerate(scenario.disruptions):
-        if target_system(d.target) != name:
-            continue
-        where = f"disruptions.{i}"
-        element = target_element(d.target)
-        if isinstance(d, LineOutage):
-            problems += _unknown(d.lines or [], lines, "line", case, f"{where}.lines")
-            problems += _unknown([element] if element else [], lines, "line", case, f"{where}.target")
-        elif isinstance(d, GeneratorTrip):
-            problems += _unknown(d.generators or [], units, "generator", case, f"{where}.generators")
-            problems += _unknown([element] if element else [], units, "generator", case, f"{where}.target")
-        elif isinstance(d, SubstationLoss):
-            problems += _unknown(d.buses + ([element] if element else []), buses, "bus", case,
-                                 f"{where}.buses")
-        elif isinstance(d, Flood) and not np.isfinite(case.bus_xy).any():
-            problems.append(Problem(f"grid {case.name!r} has no bus coordinates for a flood polygon",
-                                    f"{where}.polygon", valid="substation_loss with named buses"))
-    for strategy, parts in scenario.strategies.items():
-        for lever in parts.get(name, ()):
-            if isinstance(lever, Microgrids) and lever.buses:
-                problems += _unknown(lever.buses, buses, "bus", case, f"strategies.{strategy}.{name}")
+        return [Problem(str(err), "source")]
+    problems = [Problem(f"no bus {load.bus!r} in grid {case.name!r}", f"critical_loads.{i}.bus",
+                        valid=case.describe_ids("bus"))
+                for i, load in enumerate(config.critical_loads) if load.bus not in case.bus_aliases]
+    problems += [Problem(f"no bus {bus!r} in grid {case.name!r}", f"bus_locations.{bus}",
+                         valid=case.describe_ids("bus"))
+                 for bus in config.bus_locations if bus not in case.bus_aliases]
     return problems
+
+
+def locations(config: PowerGridConfig) -> dict[str, tuple[float, float]]:
+    """Buses placed on the map by the section's ``bus_locations`` table."""
+    return dict(config.bus_locations)
+
+
+def elements(config: PowerGridConfig) -> dict[str, str]:
+    """Buses (by index and name), branches and generating units of the grid's case."""
+    case = _case(config)
+    if case is None:
+        return {}
+    from twinworld.core.cache import static
+
+    def build() -> dict[str, str]:
+        found = {alias: "bus" for alias in case.bus_aliases}
+        found.update((line, "line") for line in case.branch_ids)
+        found.update((unit, "generator") for unit in case.gen_ids)
+        return found
+
+    return static(f"grid-elements:{case.key}", build)
 
 
 def prepare(config: PowerGridConfig, files: Any) -> PowerGridConfig:
@@ -102,8 +91,19 @@ plugin = SystemPlugin(
     strategies=STRATEGIES,
     kpis=KPIS,
     estimate_events=estimate_events,
+    elements=elements,
+    element_types={"bus": "a bus (substation) of the case, by index or name", "line": "a branch (line "
+                   "or transformer)", "generator": "a generating unit"},
+    services=(Service("bus.{bus}", "1 while the bus is energised and its load served, 0 when dark",
+                      kinds=("power",)),),
+    consumes=(Consumes("bus", ("power",), "the load served at the bus (fed from an upstream grid)"),
+              Consumes("bus", ("priority",), "the bus's restoration and shedding priority")),
+    observable=GridState,
+    streams=STREAMS,
     check=check,
     prepare=prepare,
+    example=example,
+    locations=locations,
     description="A power grid on the DC flow (PTDF/LODF): outages, cascades, island balancing, "
                 "load shedding with priorities and repair crews; publishes <name>.bus.<bus>.",
 )

@@ -16,7 +16,7 @@ from twinworld.limits import (
     MAX_MULTIPLIER,
     MIN_STEP_H,
 )
-from twinworld.params import duration, fixed_duration, param
+from twinworld.params import LatLon, duration, fixed_duration, param
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["CaseSource", "CriticalLoad", "Ratings", "RepairTime", "PowerGridConfig", "SUMMER_PROFILE"]
@@ -58,7 +58,7 @@ class CriticalLoad(Frozen):
     """A load shed last and counted in ``critical_load_hours_unserved`` (a hospital, water works)."""
 
     bus: str = Field(description="bus id (the pandapower bus index, e.g. '12')")
-    kind: Literal["hospital", "water", "traffic_signals", "telecom", "other"] = "other"
+    kind: Literal["hospital", "water", "traffic_signals", "telecom", "port", "warehouse", "other"] = "other"
     priority: int = Field(3, ge=1, le=9, description="higher is shed later (ordinary loads are 0)")
     name: str | None = None
 
@@ -110,6 +110,12 @@ class PowerGridConfig(SystemConfig):
     reclose_time: duration(ge=0) = Field(1.0, description="time to reclose a line tripped on overload")  # type: ignore[valid-type]
     critical_loads: list[CriticalLoad] = Field([], max_length=MAX_LIST_ITEMS)
     customers_per_mw: float = Field(400.0, ge=0, le=MAX_MAGNITUDE, description="customers behind each MW of base load")
+    bus_locations: dict[str, LatLon] = Field(
+        {}, max_length=MAX_LIST_ITEMS,
+        description="bus id -> (latitude, longitude): places the case's buses on the region's map, "
+                    "so facilities are fed by their nearest bus")
+    max_snap_km: float = Field(5.0, gt=0, le=500, description="a facility farther than this from every "
+                                                              "located bus cannot be fed by location")
 
     @field_validator("load_profile")
     @classmethod

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+
 from pydantic import Field, model_validator
 
 from twinworld.limits import MAX_LIST_ITEMS, MAX_MULTIPLIER, MAX_RANDOM_OUTAGES
 from twinworld.params import duration, param
-from twinworld.systems.base import DisruptionConfig
+from twinworld.errors import Problem
+from twinworld.systems.base import SYSTEM, DisruptionConfig, SystemConfig, element_field
 
 __all__ = ["LineOutage", "GeneratorTrip", "SubstationLoss", "HeatwaveLoad", "Flood", "DISRUPTIONS"]
 
@@ -26,8 +29,10 @@ class LineOutage(DisruptionConfig):
     ``spread`` (a storm front passing).
     """
 
+    targets = (SYSTEM, "line")
+
     kind: Literal["line_outage"]
-    lines: list[str] | None = Field(None, description="branch ids, e.g. [L12, T3]")
+    lines: list[str] | None = element_field("line", description="branch ids, e.g. [L12, T3]")
     count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random branches (N-k)")  # type: ignore[valid-type]
     wind_speed_ms: param(ge=0, le=150) | None = Field(None, description="storm: peak gust, m/s")  # type: ignore[valid-type]
     fragility_median_ms: float = Field(45.0, gt=0, le=150, description="gust at which half the lines fail")
@@ -46,20 +51,26 @@ class LineOutage(DisruptionConfig):
 class GeneratorTrip(DisruptionConfig):
     """Generating units trip (named, or ``count`` random ones) for the window."""
 
+    targets = (SYSTEM, "generator")
+
     kind: Literal["generator_trip"]
-    generators: list[str] | None = Field(None, description="generator ids, e.g. [G3, EG0]")
+    generators: list[str] | None = element_field("generator", description="generator ids, e.g. [G3, EG0]")
     count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random units")  # type: ignore[valid-type]
 
 
 class SubstationLoss(DisruptionConfig):
     """Substations (buses) lost for the window: their load, units and branches are out."""
 
+    targets = (SYSTEM, "bus")
+
     kind: Literal["substation_loss"]
-    buses: list[str] = Field(default_factory=list, description="bus ids, e.g. ['12', '45']")
+    buses: list[str] = element_field("bus", [], description="bus ids, e.g. ['12', '45']")
 
 
 class HeatwaveLoad(DisruptionConfig):
     """Load multiplied over the window; hot lines may also carry less (``rating_derate``)."""
+
+    targets = (SYSTEM,)
 
     kind: Literal["heatwave_load"]
     multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="load multiplier, e.g. 1.25")  # type: ignore[valid-type]
@@ -69,9 +80,20 @@ class HeatwaveLoad(DisruptionConfig):
 class Flood(DisruptionConfig):
     """Substations inside a polygon (bus coordinates of the case) are lost for the window."""
 
+    targets = (SYSTEM,)
+
     kind: Literal["flood"]
     polygon: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_LIST_ITEMS, description="[[x, y], ...] in the case's "
                                                                           "bus coordinates")
+
+    def check(self, system: SystemConfig) -> list[Problem]:
+        from twinworld.systems.grid import _case
+
+        case = _case(system)  # type: ignore[arg-type]
+        if case is not None and not np.isfinite(case.bus_xy).any():
+            return [Problem(f"grid {case.name!r} has no bus coordinates for a flood polygon", "polygon",
+                            valid="substation_loss with named buses")]
+        return []
 
 
 DISRUPTIONS = (LineOutage, GeneratorTrip, SubstationLoss, HeatwaveLoad, Flood)

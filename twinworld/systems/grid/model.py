@@ -28,13 +28,18 @@ from twinworld.systems.grid.config import SUMMER_PROFILE, PowerGridConfig, Ratin
 from twinworld.systems.grid.engine import GridEngine, cached_engine
 from twinworld.systems.grid.outages import OutagePlanner
 from twinworld.systems.grid.redispatch import relieve_overloads
+from twinworld.systems.grid.state import GridState
 from twinworld.systems.grid.strategies import (CrewDispatch, Microgrids, PriorityShedding,
                                                Redispatch, RotatingOutages)
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
 
-__all__ = ["PowerGrid", "branch_ratings", "case_source"]
+__all__ = ["PowerGrid", "branch_ratings", "case_source", "STREAMS"]
+
+#: The grid's random streams (after its system name): outages per disruption, repair times per branch.
+STREAMS = ("outage", "repair")
+_OBSERVED = "observed"   # the hold key of branches a warm start found out
 
 
 def case_source(config: PowerGridConfig) -> str | Path:
@@ -118,6 +123,7 @@ class PowerGrid(System):
         self.gen_off = np.zeros(len(case.gen_ids), dtype=np.int64)
         self.heatwaves: list[tuple[float, float, float, float]] = []
         self.critical, self.priority = self._critical_loads()
+        self.static_priority = self.priority.copy()
         self.customers = np.round(np.maximum(self.base_load_mw, 0.0) * config.customers_per_mw)
         self.shedding: PriorityShedding | None = None
         self.rotation: RotatingOutages | None = None
@@ -127,6 +133,9 @@ class PowerGrid(System):
         self.crew_count = config.crews
         self.crew_pool: simpy.PriorityResource | None = None
         self.outages = OutagePlanner(self)
+        self.feed_losses: dict[str, tuple[int, float]] = {}   # coupling -> (bus row, share of load lost)
+        self.feed_loss = np.zeros(case.n_bus)
+        self.state: GridState | None = None
         self._run_state()
         self.shed_probe = world.recorder.probe(f"{name}.shed_mw")
         self.keys = self._service_keys()
@@ -198,7 +207,85 @@ class PowerGrid(System):
         else:
             super().respond(strategy)
 
+    def degrade(self, element: str | None, share_lost: float, *, cause: str, kind: str = "power") -> None:
+        """The upstream feed of a bus fails: ``share_lost`` of its load goes unserved (and the bus
+        goes dark when all of it does) until the feed is back."""
+        row = self.bus(str(element), "consumer")
+        if share_lost > 0:
+            self.feed_losses[cause] = (row, share_lost)
+        else:
+            self.feed_losses.pop(cause, None)
+        self.feed_loss[:] = 0.0
+        for bus, share in self.feed_losses.values():
+            self.feed_loss[bus] = min(1.0, self.feed_loss[bus] + share)
+        self.record("feed_lost" if share_lost > 0 else "feed_back", self.case.bus_names[row], cause)
+        self.update()
+
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """``priority``: the bus's restoration and shedding priority follows what it feeds: a
+        provider's value times 10 (a hospital at 95% occupancy: 10), never below its own."""
+        if kind != "priority" or element is None:
+            super().feed(kind, provider_elements, value, element=element, cause=cause)
+            return
+        row = self.bus(element, "consumer")
+        self.priority[row] = max(int(self.static_priority[row]), int(round(10.0 * value)))
+
+    def warm_start(self, state: GridState) -> None:  # type: ignore[override]
+        """Start from observed branches and units out (out for the run) and bus loads (the case's
+        load at those buses is scaled so that the load now is what was observed)."""
+        case = self.case
+        checks = [("line", state.lines_out, case.branch_index()), ("generator", state.generators_out,
+                                                                    case.gen_index()),
+                  ("bus", list(state.bus_load_mw), case.bus_aliases)]
+        for what, names, index in checks:
+            unknown = [n for n in names if n not in index]
+            if unknown:
+                raise ValueError(f"state names {what}(s) {', '.join(unknown[:5])} not in grid {case.name!r}")
+        factor = self.load_factor(0.0)
+        for bus, mw in state.bus_load_mw.items():
+            row = case.bus_aliases[bus]
+            if self.base_load_mw[row] * factor == 0 and mw != 0:
+                raise ValueError(f"bus {bus!r} has no load in grid {case.name!r}; observed {mw} MW")
+        self.state = state
+
+    def _apply_state(self, state: GridState) -> None:
+        case = self.case
+        index = case.branch_index()
+        self.set_hold([index[line] for line in state.lines_out], _OBSERVED, True)
+        units = case.gen_index()
+        for unit in state.generators_out:
+            self.gen_off[units[unit]] += 1
+        factor = self.load_factor(0.0)
+        for bus, mw in state.bus_load_mw.items():
+            row = case.bus_aliases[bus]
+            base = self.base_load_mw[row] * factor
+            if base != 0:
+                self.base_load_mw[row] *= mw / base
+
+    def observe(self) -> GridState:
+        """Branches and units out now (for whatever reason) and the load at each loaded bus."""
+        case = self.case
+        demand = self.base_load_mw * self.load_factor(self.env.now)
+        units_out = (self.gen_off > 0) | (self.bus_lost[case.gen_bus] > 0)
+        return GridState(lines_out=[case.branch_ids[k] for k in np.flatnonzero(self.out & self.engine.base_in)],
+                         generators_out=[case.gen_ids[g] for g in np.flatnonzero(units_out)],
+                         bus_load_mw={case.bus_names[row]: float(demand[row])
+                                      for row in np.flatnonzero(self.base_load_mw != 0)})
+
+    def begin_statistics(self) -> None:
+        """The warm-up is over: darkness, trips and restoration are measured from now."""
+        self._advance(self.env.now)
+        self.dark_h[:] = 0.0
+        self.ever_dark = ~self.energised & (self.base_load_mw > 0) if self.energised is not None \
+            else np.zeros(self.case.n_bus, dtype=bool)
+        self.lines_tripped = self.lines_damaged = 0
+        self.first_loss_h = self.env.now if self.shed_probe.value > 1e-6 else None
+        self.last_restore_h = None
+
     def start(self) -> None:
+        if self.state is not None:
+            self._apply_state(self.state)
         if self.crew_count > 0:
             self.crew_pool = simpy.PriorityResource(self.env, capacity=self.crew_count)
         self.update()
@@ -265,6 +352,8 @@ class PowerGrid(System):
         self._advance(now)
         islands = self.engine.islands(self.out)
         demand = self.base_load_mw * self.load_factor(now)
+        unfed_mw = float(np.maximum(demand * self.feed_loss, 0.0).sum())
+        demand = demand * (1.0 - self.feed_loss)
         micro = np.where(self.bus_lost > 0, 0.0, self.microgrid_mw)
         fleet = self.fleet()
         state = dispatch(islands, demand, fleet, shed_order=self.shed_order(),
@@ -278,7 +367,7 @@ class PowerGrid(System):
                 state, flows = better
         self.state, self.flows_mw = state, flows
         self._watch_overloads(flows, limits)
-        self._account(state, now)
+        self._account(state, now, unfed_mw=unfed_mw)
 
     def _watch_overloads(self, flows: np.ndarray, limits: np.ndarray) -> None:
         """Arm a trip check ``trip_delay`` from now for every newly overloaded branch."""
@@ -344,7 +433,7 @@ class PowerGrid(System):
 
     def _trial_flows(self, now: float) -> np.ndarray:
         islands = self.engine.islands(self.out)
-        state = dispatch(islands, self.base_load_mw * self.load_factor(now), self.fleet(),
+        state = dispatch(islands, self.base_load_mw * self.load_factor(now) * (1.0 - self.feed_loss), self.fleet(),
                          shed_order=self.shed_order(), policy=self.config.balancing,
                          microgrid_mw=np.where(self.bus_lost > 0, 0.0, self.microgrid_mw))
         return self.engine.flows(state.injection_mw, self.out, islands=islands)
@@ -357,8 +446,8 @@ class PowerGrid(System):
             self.dark_h += (now - self._last_h) * ~self.energised
         self._last_h = now
 
-    def _account(self, state: Dispatch, now: float) -> None:
-        shed = state.shed_mw
+    def _account(self, state: Dispatch, now: float, *, unfed_mw: float = 0.0) -> None:
+        shed = state.shed_mw + unfed_mw
         self.world.recorder.level(f"{self.name}.shed_mw", shed)
         if shed > 1e-6:
             if self.first_loss_h is None:
@@ -366,7 +455,7 @@ class PowerGrid(System):
             self.last_restore_h = None
         elif self.first_loss_h is not None and self.last_restore_h is None:
             self.last_restore_h = now
-        energised = state.energised
+        energised = state.energised & (self.feed_loss < 1.0)
         loaded = self.base_load_mw > 0
         self.ever_dark |= ~energised & loaded
         previous = self.energised

@@ -57,7 +57,7 @@ class OutagePlanner:
         return f"{disruption.kind}{self._seen[disruption.kind]}"
 
     def _rng(self, label: str) -> np.random.Generator:
-        return self.grid.world.streams.get("grid", self.grid.name, label)
+        return self.grid.world.streams.get(self.grid.name, "outage", label)
 
     def _ids(self, names: list[str], index: dict[str, int], what: str, path: str) -> list[int]:
         unknown = [n for n in names if n not in index]
@@ -184,7 +184,7 @@ class OutagePlanner:
     # ---------------------------------------------------------------------- crews ----
     def _repair_time(self, k: int) -> float:
         spec = self.grid.config.repair_time
-        rng = self.grid.world.streams.get("grid", self.grid.name, "repair", self.case.branch_ids[k])
+        rng = self.grid.world.streams.get(self.grid.name, "repair", self.case.branch_ids[k])
         mean, cv = float(spec.mean), float(spec.cv)
         if spec.distribution == "fixed" or (spec.distribution == "lognormal" and cv == 0):
             return mean
@@ -214,6 +214,6 @@ class OutagePlanner:
         labels = grid.engine.islands(grid.out).labels
         ends = {labels[grid.engine.f[k]], labels[grid.engine.t[k]]}
         near = np.isin(labels, list(ends)) & ~grid.energised
-        if rule == "critical_first":
-            return 0.0 if near[grid.critical].any() else 1.0
+        if rule == "critical_first":   # the most critical dark load it would bring back (0: none)
+            return -float(grid.priority[near].max(initial=0))
         return -float(np.maximum(grid.base_load_mw[near], 0.0).sum())

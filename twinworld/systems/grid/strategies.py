@@ -8,7 +8,7 @@ from pydantic import Field
 
 from twinworld.limits import MAX_CREWS, MAX_MULTIPLIER
 from twinworld.params import param, step_duration
-from twinworld.systems.base import StrategyConfig
+from twinworld.systems.base import StrategyConfig, element_field
 
 __all__ = ["PriorityShedding", "RotatingOutages", "Redispatch", "Microgrids", "CrewDispatch",
            "STRATEGIES"]
@@ -40,7 +40,7 @@ class Microgrids(StrategyConfig):
     """Critical buses (or the listed ones) can island on local generation when the grid fails them."""
 
     kind: Literal["islanded_microgrids"]
-    buses: list[str] | None = Field(None, description="bus ids; default: every critical load's bus")
+    buses: list[str] | None = element_field("bus", description="bus ids; default: every critical load's bus")
     capacity_share: param(ge=0, le=MAX_MULTIPLIER) = Field(1.0, description="local capacity as a share of the bus's peak load")  # type: ignore[valid-type]
 
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from twinworld.limits import MAX_MULTIPLIER
 from twinworld.params import param
-from twinworld.systems.base import DisruptionConfig
+from twinworld.systems.base import SYSTEM, DisruptionConfig
 
 __all__ = ["PatientSurge", "BedLoss", "StaffShortage", "DISRUPTIONS"]
 
@@ -19,12 +19,16 @@ class PatientSurge(DisruptionConfig):
     Target the region (``hospitals``) or one hospital (``hospitals.H2``).
     """
 
+    targets = (SYSTEM, "hospital")
+
     kind: Literal["patient_surge"]
     multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="arrival-rate multiplier, e.g. 1.5")  # type: ignore[valid-type]
 
 
 class BedLoss(DisruptionConfig):
     """A share of a hospital's beds unusable over a window (flood, fire, power loss)."""
+
+    targets = (SYSTEM, "hospital")
 
     kind: Literal["bed_loss"]
     share: param(ge=0, le=1) = Field(description="share of beds lost, 0..1")  # type: ignore[valid-type]
@@ -33,6 +37,8 @@ class BedLoss(DisruptionConfig):
 
 class StaffShortage(DisruptionConfig):
     """Fewer staffed beds over a window (sickness, strike): same beds, fewer nurses."""
+
+    targets = (SYSTEM, "hospital")
 
     kind: Literal["staff_shortage"]
     share: param(ge=0, le=1) = Field(description="share of staffed beds lost, 0..1")  # type: ignore[valid-type]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
 from twinworld.systems.hospital.config import HospitalRegionConfig, HospitalSpec, LengthOfStay
+from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
 from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
 from twinworld.systems.hospital.strategies import CancelElectives, SurgeBeds, Transfer
 from twinworld.systems.hospital.travel import TravelTimes
@@ -25,7 +26,12 @@ from twinworld.systems.hospital.travel import TravelTimes
 if TYPE_CHECKING:
     from twinworld.core.world import World
 
-__all__ = ["HospitalRegion", "Hospital", "BedPool", "Patient", "draw_los"]
+__all__ = ["HospitalRegion", "Hospital", "BedPool", "Patient", "draw_los", "STREAMS"]
+
+#: The region's random streams (after its system name): arrival times, patient class, length of
+#: stay, electives and their stays, the starting census's residual stays, electives cancelled,
+#: the injured a casualties coupling brings in.
+STREAMS = ("arrivals", "class", "los", "electives", "elective_los", "census", "cancel", "casualties")
 
 
 def draw_los(los: LengthOfStay, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -88,8 +94,9 @@ class Hospital:
         self.pools = {"ward": BedPool(spec.ward_beds), "icu": BedPool(spec.icu_beds)}
         self.base_beds = spec.ward_beds + spec.icu_beds
         self.surges: list[tuple[float, float, float]] = []
-        self.counts = dict.fromkeys(("arrived", "admitted", "discharged", "turned_away",
-                                     "transferred_in", "transferred_out", "electives_cancelled"), 0)
+        self.counts = dict.fromkeys(("initial", "arrived", "admitted", "discharged", "turned_away",
+                                     "transferred_in", "transferred_out", "electives_cancelled", "casualties"), 0)
+        self.accepting: bool | None = None   # last published diversion status
         self.surge_open = False
         self.surge_pending = False
 
@@ -129,6 +136,10 @@ class HospitalRegion(System):
         self.cancel: CancelElectives | None = None
         self.surge_plans: list[SurgeBeds] = []
         self.waits: list[float] = []
+        self.stats_from_h = 0.0          # the warm-up is over: waits and counts measured from here
+        self.counts_at_warmup: dict[str, dict[str, int]] = {}
+        self.state: HospitalRegionState | None = None
+        self.casualties_seen: dict[str, int] = {}
         self.history: list[tuple[float, str, int, int, int]] = []
         self._loss_ids = 0
         rec = world.recorder
@@ -167,19 +178,21 @@ class HospitalRegion(System):
                 hospital.pools[bed].losses[loss_id] = share
                 hospital.pools[bed].refresh()
             self.world.recorder.event("bed_loss", f"{hospital.name} -{share:.0%} {'/'.join(beds)}")
+            self._status_changed(hospital)
 
         def finish() -> None:
             for bed in beds:
                 hospital.pools[bed].losses.pop(loss_id, None)
                 hospital.pools[bed].refresh()
                 self._serve(hospital, hospital.pools[bed])
+            self._status_changed(hospital)
 
         self.world.at(start, begin)
         if end < self.world.horizon_h:
             self.world.at(end, finish)
 
-    def degrade(self, element: str | None, share_lost: float, *, cause: str) -> None:
-        """Lose a share of beds at one hospital (or all) while a provider (power, water) is out."""
+    def degrade(self, element: str | None, share_lost: float, *, cause: str, kind: str = "power") -> None:
+        """Lose a share of beds at one hospital (or all) while a provider (power, supplies) is out."""
         for hospital in (self.hospitals.values() if element is None else [self.hospitals[element]]):
             for pool in hospital.pools.values():
                 if share_lost > 0:
@@ -190,6 +203,39 @@ class HospitalRegion(System):
                 if share_lost == 0:
                     self._serve(hospital, pool)
             self.world.recorder.event("beds_degraded", f"{hospital.name} -{share_lost:.0%} ({cause})")
+            self._status_changed(hospital)
+
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """Road travel times between hospitals (transfers use them at once), or the running count of
+        injured brought to a hospital from the roads (each new one arrives now)."""
+        if kind == "road_travel" and len(provider_elements) == 2:
+            origin, destination = provider_elements
+            if origin in self.hospitals and destination in self.hospitals:
+                self.travel_min[origin][destination] = value
+        elif kind == "casualties" and len(provider_elements) == 1:
+            place = provider_elements[0]
+            if place not in self.hospitals or element not in (None, place):
+                return
+            new = int(value) - self.casualties_seen.get(place, 0)
+            self.casualties_seen[place] = int(value)
+            self._casualties(self.hospitals[place], new)
+        else:
+            super().feed(kind, provider_elements, value, element=element, cause=cause)
+
+    def _casualties(self, hospital: Hospital, count: int) -> None:
+        """``count`` injured arrive at ``hospital`` now (class and stay drawn as for any patient)."""
+        if count <= 0:
+            return
+        rng = self._stream("casualties", hospital.name)
+        classes = self.config.patient_classes
+        shares = np.array([float(c.share) for c in classes])
+        which = np.searchsorted(np.cumsum(shares) / shares.sum(), rng.random(count), side="right")
+        for i in which.clip(0, len(classes) - 1).tolist():
+            klass = classes[i]
+            hospital.counts["casualties"] += 1
+            self.arrive(Patient(hospital, klass.bed, float(draw_los(klass.los, rng, 1)[0]), self.env.now))
+        self.world.recorder.event("casualties_arrived", f"{hospital.name} +{count}")
 
     def respond(self, strategy: StrategyConfig) -> None:
         if isinstance(strategy, Transfer):
@@ -202,6 +248,20 @@ class HospitalRegion(System):
             super().respond(strategy)
 
     # ------------------------------------------------------------------------------ start --
+    def warm_start(self, state: HospitalRegionState) -> None:  # type: ignore[override]
+        """Start from an observed census (replacing the scenario's) for the hospitals it names."""
+        unknown = sorted(set(state.hospitals) - set(self.hospitals))
+        if unknown:
+            raise ValueError(f"state names hospital(s) {', '.join(unknown)} that {self.name!r} does not have")
+        self.state = state
+
+    def observe(self) -> HospitalRegionState:
+        """Beds in use and patients boarding at every hospital, now."""
+        return HospitalRegionState(hospitals={
+            h.name: HospitalState(ward_occupied=h.pools["ward"].occupied, icu_occupied=h.pools["icu"].occupied,
+                                  boarding_ward=h.pools["ward"].waiting, boarding_icu=h.pools["icu"].waiting)
+            for h in self.hospitals.values()})
+
     def start(self) -> None:
         for hospital in self.hospitals.values():
             self._warm_start(hospital)
@@ -214,13 +274,26 @@ class HospitalRegion(System):
             self.env.process(self._surge_monitor(plan))
         self.env.process(self._hourly_snapshot())
 
+    def begin_statistics(self) -> None:
+        """The warm-up is over: waits and counts for the KPIs start now."""
+        self.stats_from_h = self.env.now
+        self.waits.clear()
+        self.counts_at_warmup = {h.name: dict(h.counts) for h in self.hospitals.values()}
+
+    def measured(self, hospital: Hospital, count: str) -> int:
+        """``hospital``'s ``count`` since the warm-up ended."""
+        before = self.counts_at_warmup.get(hospital.name)
+        return hospital.counts[count] - (before[count] if before else 0)
+
     def _hourly_snapshot(self) -> Iterator:
         """Process: record each hospital's beds in use, capacity and queue every simulated hour."""
         while True:
             now = self.env.now
+            publish = self.world.services.publish
             for h in self.hospitals.values():
                 self.history.append((now, h.name, h.occupied, h.pools["ward"].capacity + h.pools["icu"].capacity,
                                      h.waiting))
+                publish(f"{self.name}.occupancy.{h.name}", h.occupancy())
             yield self.env.timeout(1.0)
 
     def _stream(self, *names: str) -> np.random.Generator:
@@ -266,28 +339,46 @@ class HospitalRegion(System):
         return times, ["elective"] * times.size, stays
 
     def _warm_start(self, hospital: Hospital) -> None:
-        """Put the initial census in bed with residual stays (length-biased, then uniform)."""
+        """Put the starting census in bed with residual stays (length-biased, then uniform), and
+        the boarding patients of an observed state in the queues.
+
+        The census is the observed state's when the run starts from one, else the scenario's.
+        These patients were admitted before the run: they count as ``initial``, not as arrivals.
+        """
+        observed = self.state.hospitals.get(hospital.name) if self.state is not None else None
         census = hospital.spec.census
-        if census is None:
-            return
+        if observed is not None:
+            in_bed = {"ward": observed.ward_occupied, "icu": observed.icu_occupied}
+            boarding = {"ward": observed.boarding_ward, "icu": observed.boarding_icu}
+        else:
+            in_bed = {"ward": census.ward if census else 0, "icu": census.icu if census else 0}
+            boarding = {"ward": 0, "icu": 0}
         rng = self._stream("census", hospital.name)
-        for bed, count in (("ward", census.ward), ("icu", census.icu)):
-            pool = hospital.pools[bed]
-            count = min(count, pool.capacity)
-            if count == 0:
-                continue
-            los = next((c.los for c in self.config.patient_classes if c.bed == bed),
-                       self.config.patient_classes[0].los)
-            candidates = draw_los(los, rng, 8 * count)
-            picked = rng.choice(candidates, size=count, p=candidates / candidates.sum())
-            for residual in picked * rng.random(count):
-                patient = Patient(hospital, bed, float(residual), 0.0)
-                hospital.counts["admitted"] += 1
-                pool.occupied += 1
+        for bed in ("ward", "icu"):
+            for stay in self._residual_stays(bed, in_bed[bed], rng):
+                patient = Patient(hospital, bed, stay, 0.0)
+                hospital.pools[bed].occupied += 1
+                hospital.counts["initial"] += 1
                 self.env.timeout(patient.los_h).callbacks.append(
                     lambda _e, p=patient, h=hospital: self._discharge(p, h))
-            hospital.counts["arrived"] += count
+            if boarding[bed]:
+                stays = draw_los(self._class_los(bed), rng, boarding[bed])
+                for stay in stays.tolist():
+                    hospital.counts["arrived"] += 1
+                    self._board(Patient(hospital, bed, stay, 0.0))
         self._occupancy_changed(hospital)
+
+    def _class_los(self, bed: str) -> LengthOfStay:
+        return next((c.los for c in self.config.patient_classes if c.bed == bed),
+                    self.config.patient_classes[0].los)
+
+    def _residual_stays(self, bed: str, count: int, rng: np.random.Generator) -> np.ndarray:
+        """Remaining stays of ``count`` patients found in bed: length-biased draws, then uniform."""
+        if count == 0:
+            return np.empty(0)
+        candidates = draw_los(self._class_los(bed), rng, 8 * count)
+        picked = rng.choice(candidates, size=count, p=candidates / candidates.sum())
+        return picked * rng.random(count)
 
     # ---------------------------------------------------------------------- patient flow --
     def _arrivals(self, hospital: Hospital, times: np.ndarray, beds: list[str],
@@ -322,12 +413,18 @@ class HospitalRegion(System):
         if self.transfer is not None and self._try_transfer(patient):
             return
         if self.max_wait_h == 0:
-            hospital.counts["turned_away"] += 1
+            self._turn_away(hospital)
             return
+        self._board(patient)
+
+    def _board(self, patient: Patient) -> None:
+        """The patient waits at their home hospital for a bed (turned away after ``max_wait``)."""
+        pool = patient.home.pools[patient.bed]
         patient.waiting = True
         pool.queue.append(patient)
         pool.waiting += 1
         self.waiting_probe.update(self.env.now, self.waiting_probe.value + 1)
+        self._status_changed(patient.home)
         if self.max_wait_h is not None:
             self.env.timeout(self.max_wait_h).callbacks.append(lambda _e, p=patient: self._give_up(p))
 
@@ -337,7 +434,8 @@ class HospitalRegion(System):
         pool.occupied += 1
         hospital.counts["admitted"] += 1
         patient.at = hospital
-        self.waits.append(self.env.now - patient.arrived_h)
+        if self.env.now >= self.stats_from_h:
+            self.waits.append(self.env.now - max(patient.arrived_h, self.stats_from_h))
         self._occupancy_changed(hospital)
         self.env.timeout(travel_h + patient.los_h).callbacks.append(
             lambda _e, p=patient, h=hospital: self._discharge(p, h))
@@ -353,6 +451,7 @@ class HospitalRegion(System):
         patient.waiting = False
         patient.home.pools[patient.bed].waiting -= 1
         self.waiting_probe.update(self.env.now, self.waiting_probe.value - 1)
+        self._status_changed(patient.home)
 
     def _serve(self, hospital: Hospital, pool: BedPool) -> None:
         """Admit waiting patients, first come first served, while beds are free."""
@@ -366,7 +465,14 @@ class HospitalRegion(System):
     def _give_up(self, patient: Patient) -> None:
         if patient.waiting:
             self._unqueue(patient)
-            patient.home.counts["turned_away"] += 1
+            self._turn_away(patient.home)
+
+    def _turn_away(self, hospital: Hospital) -> None:
+        """A patient is diverted out of the region; counted against whatever cause acts on the
+        hospital now (a disruption, a lost power or supply coupling ...)."""
+        hospital.counts["turned_away"] += 1
+        if self.env.now >= self.stats_from_h:
+            self.world.cascade.outcome(self.name, "patients_turned_away", element=hospital.name)
 
     def _occupancy_changed(self, hospital: Hospital) -> None:
         """Record a hospital's new occupancy and move the region total by the same change."""
@@ -375,6 +481,14 @@ class HospitalRegion(System):
         change = hospital.occupied - probe.value
         probe.update(now, hospital.occupied)
         self.occupied_probe.update(now, self.occupied_probe.value + change)
+        self._status_changed(hospital)
+
+    def _status_changed(self, hospital: Hospital) -> None:
+        """Publish ``accepting.<hospital>`` when the hospital starts or stops diverting."""
+        accepting = hospital.waiting == 0 and any(p.has_free_bed() for p in hospital.pools.values() if p.base)
+        if accepting is not hospital.accepting:
+            hospital.accepting = accepting
+            self.world.services.publish(f"{self.name}.accepting.{hospital.name}", 1.0 if accepting else 0.0)
 
     # ------------------------------------------------------------------------- strategies --
     def _try_transfer(self, patient: Patient) -> bool:
@@ -445,8 +559,14 @@ class HospitalRegion(System):
 
     # ------------------------------------------------------------------------------ results --
     def kpis(self) -> dict[str, float]:
-        arrived = sum(h.counts["arrived"] for h in self.hospitals.values())
-        turned_away = sum(h.counts["turned_away"] for h in self.hospitals.values())
+        """KPIs over the measured window (from the end of the warm-up to the horizon).
+
+        ``share_turned_away`` divides by the patients who arrived in that window, not by the
+        patients already in bed when it began.
+        """
+        hospitals = list(self.hospitals.values())
+        arrived = sum(self.measured(h, "arrived") for h in hospitals)
+        turned_away = sum(self.measured(h, "turned_away") for h in hospitals)
         waits = np.asarray(self.waits) if self.waits else np.zeros(1)
         above = [p.above_h[next(iter(p.above_h))] for p in self.hospital_probes.values()]
         return {
@@ -456,10 +576,11 @@ class HospitalRegion(System):
             "p95_boarding_wait_h": float(np.percentile(waits, 95)),
             "peak_occupancy": self.occupied_probe.peak / self.base_beds if self.base_beds else 0.0,
             "hours_above_90pct": float(np.mean(above)),
-            "transfers": float(sum(h.counts["transferred_out"] for h in self.hospitals.values())),
+            "transfers": float(sum(self.measured(h, "transferred_out") for h in hospitals)),
             "bed_hours_short": float(self.waiting_probe.area),
             "surge_bed_hours": float(self.extra_probe.area),
-            "electives_cancelled": float(sum(h.counts["electives_cancelled"] for h in self.hospitals.values())),
+            "electives_cancelled": float(sum(self.measured(h, "electives_cancelled") for h in hospitals)),
+            "casualties_received": float(sum(self.measured(h, "casualties") for h in hospitals)),
         }
 
     def tables(self) -> dict[str, pd.DataFrame]:

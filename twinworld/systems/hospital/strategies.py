@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
+from twinworld.errors import Problem
 from twinworld.limits import MAX_MULTIPLIER
 from twinworld.params import duration, param, step_duration
-from twinworld.systems.base import StrategyConfig
+from twinworld.systems.base import StrategyConfig, SystemConfig, element_field
 
 __all__ = ["SurgeBeds", "CancelElectives", "Transfer", "STRATEGIES"]
 
@@ -25,7 +26,7 @@ class SurgeBeds(StrategyConfig):
     extra_share: param(ge=0, le=MAX_MULTIPLIER) = Field(0.1, description="extra ward beds, as a share of ward beds")  # type: ignore[valid-type]
     delay: duration() = Field(6.0, description="time to open the beds (staffing, equipment)")  # type: ignore[valid-type]
     release_below: param(ge=0, le=1) = Field(0.8, description="occupancy share that closes them")  # type: ignore[valid-type]
-    hospitals: list[str] | None = Field(None, description="where; empty = every hospital")
+    hospitals: list[str] | None = element_field("hospital", description="where; empty = every hospital")
 
 
 class CancelElectives(StrategyConfig):
@@ -43,6 +44,16 @@ class Transfer(StrategyConfig):
     kind: Literal["transfer"]
     max_travel_min: param(gt=0) = Field(45.0, description="longest ambulance trip allowed")  # type: ignore[valid-type]
     check_every: step_duration() = Field(0.5, description="how often boarding patients are reviewed")  # type: ignore[valid-type]
+
+    def check(self, system: SystemConfig) -> list[Problem]:
+        """Transfers need travel times: given, or estimated from every hospital's location."""
+        hospitals = getattr(system, "hospitals", [])
+        if len(hospitals) < 2 or getattr(system, "travel_time_min", None) \
+                or all(h.location is not None for h in hospitals):
+            return []
+        missing = [h.name for h in hospitals if h.location is None]
+        return [Problem(f"transfer needs travel times, but hospital(s) {', '.join(missing[:5])} have no "
+                        "location", "", valid="give travel_time_min, or each hospital's location")]
 
 
 STRATEGIES = (SurgeBeds, CancelElectives, Transfer)

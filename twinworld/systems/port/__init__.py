@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
 
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.params import Dist
-from twinworld.systems.base import SystemPlugin, target_element, target_system
+from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.port.config import (AISArrivals, CallSize, FittedArrivals, PortConfig,
                                            ScheduleArrivals, ScheduledCall)
-from twinworld.systems.port.disruptions import DISRUPTIONS, CraneFailure
+from twinworld.systems.port.example import example
+from twinworld.systems.port.disruptions import DISRUPTIONS
 from twinworld.systems.port.kpis import KPIS
-from twinworld.systems.port.model import Port
+from twinworld.systems.port.model import STREAMS, Port
+from twinworld.systems.port.state import PortState
 from twinworld.systems.port.strategies import STRATEGIES
 from twinworld.systems.port.workload import estimate_events
 
-__all__ = ["plugin", "Port", "PortConfig", "check", "prepare"]
-
-
-def check(scenario: Any, name: str, config: PortConfig) -> list[Problem]:
-    """Disruptions aimed at one berth must name a real berth, and cannot fail more cranes than exist."""
-    berths = config.berth_names()
-    problems = []
-    for i, disruption in enumerate(scenario.disruptions):
-        if target_system(disruption.target) != name:
-            continue
-        element = target_element(disruption.target)
-        if element is not None and element not in berths:
-            problems.append(Problem(f"no berth {element!r} in port {name!r}", f"disruptions.{i}.target",
-                                    valid=f"{name} or {name}.<one of {', '.join(berths)}>"))
-        if isinstance(disruption, CraneFailure):
-            available = config.cranes_per_berth * (1 if element else config.berths)
-            if disruption.cranes > available:
-                problems.append(Problem(f"{disruption.cranes} cranes fail but {disruption.target} has only "
-                                        f"{available}", f"disruptions.{i}.cranes", valid=f"1..{available}"))
-    return problems
+__all__ = ["plugin", "Port", "PortConfig", "PortState", "prepare"]
 
 
 def _nominal(value: float | Dist) -> float:
@@ -94,6 +78,16 @@ def prepare(config: PortConfig, files: Any) -> PortConfig:
     return config.model_copy(update=update)
 
 
+def elements(config: PortConfig) -> dict[str, str]:
+    """Its berths, ``B1``, ``B2`` ..."""
+    return {name: "berth" for name in config.berth_names()}
+
+
+def locations(config: PortConfig) -> dict[str, tuple[float, float]]:
+    """Every berth at the terminal's location (when given)."""
+    return {} if config.location is None else {name: config.location for name in config.berth_names()}
+
+
 plugin = SystemPlugin(
     kind="port",
     config=PortConfig,
@@ -102,9 +96,22 @@ plugin = SystemPlugin(
     strategies=STRATEGIES,
     kpis=KPIS,
     estimate_events=estimate_events,
-    check=check,
+    elements=elements,
+    element_types={"berth": "a berth with its quay cranes (B1, B2, ...)"},
+    services=(
+        Service("open", "1 while the port works, 0 while the whole port is closed", kinds=("port_supply",)),
+        Service("queue", "vessels waiting at the anchorage", unit="vessels", high=math.inf,
+                kinds=("port_supply",)),
+        Service("wait_h", "expected anchorage wait of a vessel arriving now (queue x mean berth time / "
+                "working berths)", unit="h", high=math.inf, kinds=("port_supply",)),
+    ),
+    consumes=(Consumes("berth", ("power",), "quay crane moves per hour at the berth", criticality=2),
+              Consumes(SYSTEM, ("power",), "quay crane moves per hour at every berth", criticality=2)),
+    observable=PortState,
+    streams=STREAMS,
     prepare=prepare,
+    example=example,
+    locations=locations,
     description="A container port: anchorage queue, berths with quay cranes, yard and truck gate; "
                 "arrivals from a schedule, a fitted distribution or AIS port calls.",
-    elements=lambda config: config.berth_names(),
 )

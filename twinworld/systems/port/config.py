@@ -122,6 +122,7 @@ class PortConfig(SystemConfig):
     kind: Literal["port"]
     arrivals: Arrivals
     berths: int = Field(ge=1, le=MAX_BERTHS, description="berths (each serves one vessel at a time)")
+    location: LatLon | None = Field(None, description="(latitude, longitude) of the terminal")
     cranes_per_berth: int = Field(2, ge=1, le=MAX_CRANES_PER_BERTH)
     crane_moves_per_h: param(gt=0) = Field(28.0, description="moves per hour per quay crane")  # type: ignore[valid-type]
     teu_per_move: float = Field(1.5, gt=0, le=100, description="TEU per crane move (TEU factor)")

@@ -23,6 +23,7 @@ from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, tar
 from twinworld.systems.port.config import (CallSize, FittedArrivals, PoissonArrivals, PortConfig,
                                            ScheduleArrivals)
 from twinworld.systems.port.disruptions import ArrivalSurge, CapacityLoss, CraneFailure, PortClosure
+from twinworld.systems.port.state import AnchoredVessel, BerthState, PortState
 from twinworld.systems.port.strategies import Divert, ExtraShifts, PriorityBerthing
 
 if TYPE_CHECKING:
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
 
     from twinworld.core.world import World
 
-__all__ = ["Port", "Vessel", "Berth", "draw_call_size"]
+__all__ = ["Port", "Vessel", "Berth", "draw_call_size", "STREAMS"]
+
+#: The port's random streams (after its system name).
+STREAMS = ("arrivals", "teu", "surge", "surge_teu", "dwell")
+_OBSERVED = "observed"   # the hold key of what a warm start found broken
 
 _EPS = 1e-9
 _LOT_TEU = 50.0   # discharged import boxes are booked for pickup in lots of about this size
@@ -95,9 +100,9 @@ class Berth:
 
     def __init__(self, index: int, cranes: int) -> None:
         self.index, self.name, self.cranes = index, f"B{index + 1}", cranes
-        self.cranes_out: dict[int, int] = {}
+        self.cranes_out: dict[int | str, int] = {}
         self.losses: dict[int | str, float] = {}
-        self.closed_by: set[int] = set()
+        self.closed_by: set[int | str] = set()
         self.vessel: Vessel | None = None
         self.rate = 0.0   # crane moves per hour right now
 
@@ -129,7 +134,7 @@ class Port(System):
         self.gate_out_teu = 0.0
         self.yard_losses: dict[int, float] = {}
         self.gate_losses: dict[int, float] = {}
-        self.port_closures: set[int] = set()
+        self.port_closures: set[int | str] = set()
         self.gate_closures: set[int] = set()
         self.surges: list[tuple[float, float, float, str]] = []
         self.divert: Divert | None = None
@@ -141,6 +146,10 @@ class Port(System):
         self._last_h = 0.0
         self.gate_rate_teu_h = 0.0   # trucks taking ready boxes out, TEU per hour, right now
         self.history: list[tuple[float, int, int, float, float]] = []
+        self.state: PortState | None = None
+        self.stats_from_h = 0.0
+        self.moved_at_warmup = 0.0
+        self.gate_at_warmup = 0.0
         rec = world.recorder
         self.occupied_probe = rec.probe(f"{name}.berths_occupied")
         self.anchorage_probe = rec.probe(f"{name}.anchorage")
@@ -193,6 +202,7 @@ class Port(System):
             (self.gate_closures.add if closing else self.gate_closures.discard)(key)
         self.world.recorder.event("port_closed" if closing else "port_reopened",
                                   f"{self.name} {closure.target}")
+        self._anchorage_changed()   # the expected wait follows the berths working
         self._try_berth()
         self._replan()
 
@@ -220,7 +230,7 @@ class Port(System):
             self.gate_losses[key] = share
         self._replan()
 
-    def degrade(self, element: str | None, share_lost: float, *, cause: str) -> None:
+    def degrade(self, element: str | None, share_lost: float, *, cause: str, kind: str = "power") -> None:
         """Lose a share of crane productivity (at one berth, or all) while a provider is out."""
         self._advance()
         for berth in (self.berths if element is None else [b for b in self.berths if b.name == element]):
@@ -242,12 +252,84 @@ class Port(System):
             super().respond(strategy)
 
     # ------------------------------------------------------------------------------ start --
+    def warm_start(self, state: PortState) -> None:  # type: ignore[override]
+        """Start from an observed state: vessels at anchor and at berth, berths, yard.
+
+        What is observed broken (a closed berth or port, cranes out) stays so for the run: future
+        repairs are not known. Vessels drawn for the run arrive as usual after time 0.
+        """
+        unknown = sorted(set(state.berths) - {b.name for b in self.berths})
+        if unknown:
+            raise ValueError(f"state names berth(s) {', '.join(unknown)} that {self.name!r} does not have")
+        self.state = state
+
+    def observe(self) -> PortState:
+        """Vessels at the anchorage and at each berth, berth status and yard fill, now."""
+        self._advance()
+        now, per_move = self.env.now, self.config.teu_per_move
+        berths = {}
+        for berth in self.berths:
+            vessel = berth.vessel
+            berths[berth.name] = BerthState(
+                vessel=vessel.name if vessel else None, teu=vessel.teu if vessel else 0.0,
+                teu_left=vessel.moves_left * per_move if vessel else 0.0,
+                open=berth.is_open, cranes_out=min(berth.cranes, sum(berth.cranes_out.values())))
+        return PortState(open=not self.port_closures,
+                         anchorage=[AnchoredVessel(name=v.name, teu=v.teu, waiting_h=now - v.arrived_h)
+                                    for v in self.anchorage],
+                         berths=berths, yard_teu=max(0.0, self.yard_teu), ready_teu=max(0.0, self.ready_teu))
+
     def start(self) -> None:
         self.world.services.publish(f"{self.name}.open", 1.0)
-        self.vessels = self._draw_vessels()
-        self.env.process(self._arrivals())
-        self._initial_yard()
+        self.world.services.publish(f"{self.name}.queue", 0.0)
+        self.world.services.publish(f"{self.name}.wait_h", 0.0)
+        drawn = self._draw_vessels()
+        self.vessels = list(drawn)
+        if self.state is not None:
+            self._apply_state(self.state)
+        else:
+            self._initial_yard(self.yard_teu)
+        self.env.process(self._arrivals(drawn))
         self.env.process(self._hourly_snapshot())
+
+    def _apply_state(self, state: PortState) -> None:
+        """Put the observed vessels, closures and yard in place at time 0."""
+        if not state.open:
+            self.port_closures.add(_OBSERVED)
+            self.closed_probe.update(0.0, 1.0)
+            self.world.services.publish(f"{self.name}.open", 0.0)
+        for berth in self.berths:
+            observed = state.berths.get(berth.name)
+            if observed is None:
+                continue
+            if not observed.open or not state.open:
+                berth.closed_by.add(_OBSERVED)
+            if observed.cranes_out:
+                berth.cranes_out[_OBSERVED] = min(observed.cranes_out, berth.cranes)
+            if observed.vessel is not None:
+                vessel = self._observed_vessel(observed.vessel, observed.teu or observed.teu_left, 0.0)
+                self.berth(vessel, berth)
+                vessel.moves_left = observed.teu_left / self.config.teu_per_move
+                vessel.working = True
+        for anchored in state.anchorage:
+            self.arrive(self._observed_vessel(anchored.name, anchored.teu, -anchored.waiting_h))
+        self.yard_teu = state.yard_teu
+        self.ready_teu = min(state.ready_teu, state.yard_teu)
+        self.yard_probe.update(0.0, self.yard_teu)
+        self._initial_yard(self.yard_teu - self.ready_teu)
+        self._replan()
+
+    def _observed_vessel(self, name: str, teu: float, arrived_h: float) -> Vessel:
+        vessel = Vessel(len(self.vessels), name, teu, arrived_h, float(self._dwell(1)[0]))
+        self.vessels.insert(0, vessel)
+        return vessel
+
+    def begin_statistics(self) -> None:
+        """The warm-up is over: calls, moves and gate counts for the KPIs start now."""
+        self._advance()
+        self.stats_from_h = self.env.now
+        self.moved_at_warmup = self.moved_teu
+        self.gate_at_warmup = self.gate_out_teu
 
     def _stream(self, *names: str) -> np.random.Generator:
         return self.world.streams.get(self.name, *names)
@@ -295,18 +377,18 @@ class Port(System):
         gate = self.config.gate
         return _draw("lognormal", float(gate.dwell), gate.dwell_cv, self._stream("dwell"), count)
 
-    def _initial_yard(self) -> None:
+    def _initial_yard(self, teu: float) -> None:
         """Boxes already in the yard become ready for pickup evenly over the first dwell time."""
         lots = 12
-        if self.yard_teu <= 0:
+        if teu <= 0:
             return
         dwell = float(self.config.gate.dwell)
         for i in range(lots):
-            self.world.at(dwell * (i + 0.5) / lots, lambda: self.gate_out(self.config.yard_initial_teu / lots))
+            self.world.at(dwell * (i + 0.5) / lots, lambda: self.gate_out(teu / lots))
 
-    def _arrivals(self) -> Iterator:
+    def _arrivals(self, vessels: list[Vessel]) -> Iterator:
         """Process: release the pre-drawn vessels at their arrival times (simulated hours pass)."""
-        for vessel in self.vessels:
+        for vessel in vessels:
             yield self.env.timeout(vessel.arrived_h - self.env.now)
             self.arrive(vessel)
 
@@ -322,12 +404,29 @@ class Port(System):
     def arrive(self, vessel: Vessel) -> None:
         """A vessel reaches the anchorage and asks for a berth."""
         self.anchorage.append(vessel)
-        self.anchorage_probe.update(self.env.now, len(self.anchorage))
+        self._anchorage_changed()
         if self.divert is not None:
             self.world.at(self.env.now + float(self.divert.after), lambda: self._maybe_divert(vessel))
         self._advance()
         self._try_berth()
         self._replan()
+
+    def _anchorage_changed(self) -> None:
+        queue = len(self.anchorage)
+        self.anchorage_probe.update(self.env.now, queue)
+        publish = self.world.services.publish
+        publish(f"{self.name}.queue", float(queue))
+        publish(f"{self.name}.wait_h", self.expected_wait_h(queue))
+
+    def expected_wait_h(self, queue: int) -> float:
+        """Expected anchorage wait of a vessel arriving now: the vessels ahead times a mean berth
+        time, shared by the berths working (a closed port: as if one berth reopened)."""
+        if queue == 0:
+            return 0.0
+        working = sum(1 for b in self.berths if b.is_open) or 1
+        per_move = self.config.cranes_per_berth * self.moves_per_h * self.config.teu_per_move
+        mean_teu = float(self.config.call_size.mean_teu)  # type: ignore[arg-type]
+        return queue * (mean_teu / per_move + self.setup_h) / working
 
     def _pick(self) -> Vessel:
         if self.priority is None:
@@ -344,7 +443,7 @@ class Port(System):
                 return
             vessel = self._pick()
             self.anchorage.remove(vessel)
-            self.anchorage_probe.update(self.env.now, len(self.anchorage))
+            self._anchorage_changed()
             self.berth(vessel, berth)
 
     def berth(self, vessel: Vessel, berth: Berth) -> None:
@@ -399,8 +498,10 @@ class Port(System):
             return
         self.anchorage.remove(vessel)
         vessel.diverted_h = self.env.now
-        self.anchorage_probe.update(self.env.now, len(self.anchorage))
+        self._anchorage_changed()
         self.world.recorder.count(f"{self.name}.diverted")
+        if self.env.now >= self.stats_from_h:
+            self.world.cascade.outcome(self.name, "vessels_diverted", anywhere=True)
         self.world.recorder.event("vessel_diverted", f"{vessel.name} -> {self.divert.to}")  # type: ignore[union-attr]
         self._advance()
         self._replan()
@@ -513,27 +614,29 @@ class Port(System):
         self._replan()
 
     # ------------------------------------------------------------------------------ results --
-    def _arrived(self) -> list[Vessel]:
-        return [v for v in self.vessels if v.arrived_h <= self.env.now]
+    def _arrived(self, since_h: float = -math.inf) -> list[Vessel]:
+        return [v for v in self.vessels if since_h <= v.arrived_h <= self.env.now]
 
     def kpis(self) -> dict[str, float]:
+        """KPIs over the measured window: calls arriving after the warm-up, moves since then."""
         self._advance()
-        now, days = self.env.now, self.world.horizon_h / 24.0
-        arrived = self._arrived()
+        now, start = self.env.now, self.stats_from_h
+        span = self.world.horizon_h - start
+        days = span / 24.0
+        arrived = self._arrived(start if start > 0 else -math.inf)
         waits = np.array([(v.berthed_h if v.berthed_h is not None else
                            v.diverted_h if v.diverted_h is not None else now) - v.arrived_h for v in arrived])
         stays = np.array([(v.departed_h if v.departed_h is not None else now) - v.arrived_h
                           for v in arrived if v.diverted_h is None])
         extra_sail = float(self.divert.extra_sailing) if self.divert is not None else 0.0
         delays = waits + np.array([extra_sail if v.diverted_h is not None else 0.0 for v in arrived])
-        horizon = self.world.horizon_h
         return {
             "port_hours_per_call": float(stays.mean()) if stays.size else 0.0,
             "mean_anchorage_wait_h": float(waits.mean()) if waits.size else 0.0,
             "p95_anchorage_wait_h": float(np.percentile(waits, 95)) if waits.size else 0.0,
-            "berth_occupancy": self.occupied_probe.area / (horizon * len(self.berths)),
-            "throughput_teu_per_day": self.moved_teu / days,
-            "gate_teu_per_day": self.gate_out_teu / days,
+            "berth_occupancy": self.occupied_probe.area / (span * len(self.berths)),
+            "throughput_teu_per_day": (self.moved_teu - self.moved_at_warmup) / days,
+            "gate_teu_per_day": (self.gate_out_teu - self.gate_at_warmup) / days,
             "vessels_diverted": float(sum(v.diverted_h is not None for v in arrived)),
             "mean_delay_per_call_h": float(delays.mean()) if delays.size else 0.0,
             "vessels_waiting_at_end": float(len(self.anchorage)),

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from twinworld.errors import FeedError, Problem, ScenarioError
-from twinworld.systems.base import SystemPlugin
+from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.traffic.checks import all_problems
 from twinworld.systems.traffic.config import RoadNetworkConfig
+from twinworld.systems.traffic.example import example
 from twinworld.systems.traffic.disruptions import DISRUPTIONS
 from twinworld.systems.traffic.kpis import KPIS
-from twinworld.systems.traffic.model import RoadNetworkSystem
+from twinworld.systems.traffic.model import STREAMS, RoadNetworkSystem
 from twinworld.systems.traffic.source import load_network
+from twinworld.systems.traffic.state import RoadNetworkState
 from twinworld.systems.traffic.strategies import STRATEGIES
 from twinworld.systems.traffic.travel_times import network_travel_time_matrix, travel_time_matrix
 from twinworld.systems.traffic.workload import estimate_events
@@ -20,18 +23,17 @@ __all__ = ["plugin", "RoadNetworkSystem", "RoadNetworkConfig", "load_network", "
            "network_travel_time_matrix"]
 
 
-def check(scenario: Any, name: str, config: RoadNetworkConfig) -> list[Problem]:
-    """Shelters, zones, OD ends, places and disruption areas must lie on the network.
-
-    Networks from files are checked after ``prepare`` reads them, when the run builds the system.
-    """
-    if config.source.osm_file is not None and config.source.resolved_path is None:
-        return []
+def check(config: RoadNetworkConfig) -> list[Problem]:
+    """Shelters, zones, OD ends and places must lie on the network (paths relative to the section);
+    casualty places must be named places."""
+    problems = [Problem(f"casualty place {p!r} is not one of the places", f"casualty_places.{i}",
+                        valid=", ".join(config.places) or "(no places)")
+                for i, p in enumerate(config.casualty_places) if p not in config.places]
     try:
         net = load_network(config.source)
     except FeedError as err:
-        return [Problem(str(err), f"systems.{name}.source")]
-    return all_problems(net, config, name, scenario)
+        return [*problems, Problem(str(err), "source")]
+    return problems + all_problems(net, config)
 
 
 def prepare(config: RoadNetworkConfig, files: Any) -> RoadNetworkConfig:
@@ -43,15 +45,21 @@ def prepare(config: RoadNetworkConfig, files: Any) -> RoadNetworkConfig:
     path = files.resolve(config.source.osm_file, path="source.osm_file", kind="osm")
     source = config.source.model_copy(update={"resolved_path": str(path), "digest": file_digest(path)})
     try:
-        net = load_network(source)
+        load_network(source)
     except FeedError as err:
         raise ScenarioError.single(str(err), path="source.osm_file") from None
-    prepared = config.model_copy(update={"source": source})
-    problems = all_problems(net, prepared, "", None)
-    if problems:
-        raise ScenarioError([Problem(p.message, p.path.removeprefix("systems..").removeprefix("."),
-                                     p.line, p.column, p.valid) for p in problems])
-    return prepared
+    return config.model_copy(update={"source": source})
+
+
+def locations(config: RoadNetworkConfig) -> dict[str, tuple[float, float]]:
+    """Named places given as ``[lat, lon]``."""
+    return {name: (float(p[0]), float(p[1])) for name, p in config.places.items() if not isinstance(p, str)}
+
+
+def elements(config: RoadNetworkConfig) -> dict[str, str]:
+    """Named places, zones and shelters."""
+    return {**{name: "place" for name in config.places}, **{z.name: "zone" for z in config.zones},
+            **{s.name: "shelter" for s in config.shelters}}
 
 
 plugin = SystemPlugin(
@@ -62,8 +70,26 @@ plugin = SystemPlugin(
     strategies=STRATEGIES,
     kpis=KPIS,
     estimate_events=estimate_events,
+    elements=elements,
+    element_types={"place": "a named point on the network (places:)", "zone": "an area evacuated together",
+                   "shelter": "a shelter or exit evacuees drive to"},
+    services=(
+        Service("access.{place}", "share of the other named places reachable from this one",
+                kinds=("road_travel",)),
+        Service("travel_min.{place}.{place}", "minutes from one named place to another now (queues, "
+                "closures; inf when cut off)", unit="min", high=math.inf, kinds=("road_travel",)),
+        Service("casualties.{place}", "injured so far for whom this casualty place is the nearest "
+                "reachable", unit="persons", high=math.inf, kinds=("casualties",)),
+    ),
+    consumes=(Consumes("place", ("power",), "capacity of links into signalised intersections within "
+                                            "signal_radius_km of the place", criticality=3),
+              Consumes(SYSTEM, ("power",), "capacity of links into every signalised intersection", criticality=3)),
+    observable=RoadNetworkState,
+    streams=STREAMS,
     check=check,
     prepare=prepare,
+    example=example,
+    locations=locations,
     description="Roads from OpenStreetMap (or a grid) with a mesoscopic queue model: evacuations "
                 "to shelters or exits, OD trips, closures, floods, signal outages, contraflow.",
 )

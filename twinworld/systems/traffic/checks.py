@@ -1,23 +1,29 @@
 """Cross-checks of a road-network scenario against its network: every place must be on it.
 
 Each function returns what it resolved plus :class:`~twinworld.errors.Problem` records (with the
-field path) for what it could not; the plugin's ``check`` reports them at load time and the system
-raises them as a :class:`~twinworld.errors.ScenarioError` when built from Python.
+field path) for what it could not; the plugin's ``check`` and the disruptions' and levers' own
+``check`` report them at load time. A run then takes the snapped nodes from the per-process
+cache (:func:`snapped`, :func:`cached_area_links`) instead of checking again.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
+from twinworld.core.cache import static
 from twinworld.errors import Problem
 from twinworld.systems.traffic.config import RoadNetworkConfig
 from twinworld.systems.traffic.engine import Destination
 from twinworld.systems.traffic.network import RoadNetwork
 
-__all__ = ["destinations_of", "zone_nodes", "named_links", "area_links", "place_node", "all_problems"]
+__all__ = ["destinations_of", "zone_nodes", "named_links", "area_links", "place_node", "all_problems",
+           "Snapped", "snapped", "cached_area_links"]
 
 
 def _extent(net: RoadNetwork) -> str:
@@ -125,30 +131,50 @@ def area_links(net: RoadNetwork, disruption: Any, path: str) -> tuple[np.ndarray
     return mask, problems
 
 
-def all_problems(net: RoadNetwork, config: RoadNetworkConfig, name: str, scenario: Any) -> list[Problem]:
-    """Every network cross-reference problem of one road system in a scenario."""
-    from twinworld.systems.base import target_system
-    from twinworld.systems.traffic.strategies import Contraflow, Staged
-
-    prefix = f"systems.{name}"
-    problems = destinations_of(net, config, prefix)[1] + zone_nodes(net, config, prefix)[1]
+def all_problems(net: RoadNetwork, config: RoadNetworkConfig) -> list[Problem]:
+    """Every place of a road system's section that is not on its network (paths relative to it)."""
+    problems = destinations_of(net, config, "")[1] + zone_nodes(net, config, "")[1]
     for i, flow in enumerate(config.od):
-        problems += place_node(net, flow.origin, config, f"{prefix}.od.{i}.origin")[1]
+        problems += place_node(net, flow.origin, config, f"od.{i}.origin")[1]
     for place, point in config.places.items():
-        problems += place_node(net, point, config, f"{prefix}.places.{place}")[1]
-    for i, disruption in enumerate(getattr(scenario, "disruptions", [])):
-        if target_system(disruption.target) == name:
-            problems += area_links(net, disruption, f"disruptions.{i}")[1]
-    zones = config.zone_names()
-    for strategy, parts in getattr(scenario, "strategies", {}).items():
-        for j, lever in enumerate(parts.get(name, ())):
-            where = f"strategies.{strategy}.{name}" + (f".{j}" if len(parts[name]) > 1 else "")
-            if isinstance(lever, Contraflow):
-                problems += named_links(net, lever.roads, f"{where}.roads")[1]
-            if isinstance(lever, Staged):
-                for k, stage in enumerate(lever.stages):
-                    for zone in stage.zones:
-                        if zone not in zones:
-                            problems.append(Problem(f"no zone {zone!r}", f"{where}.stages.{k}.zones",
-                                                    valid=", ".join(zones) or "(no zones defined)"))
-    return problems
+        problems += place_node(net, point, config, f"places.{place}")[1]
+    return [Problem(p.message, p.path.lstrip("."), p.line, p.column, p.valid) for p in problems]
+
+
+@dataclass(frozen=True)
+class Snapped:
+    """A road system's places snapped to network nodes, once per process (see :func:`snapped`).
+
+    ``destinations`` are (name, node) pairs in order: shelters, then OD destinations not already
+    named, or the network's exits when there are neither; capacities come from the run's config.
+    """
+
+    destinations: tuple[tuple[str, int], ...]
+    zone_nodes: tuple[np.ndarray, ...]
+    od_origins: tuple[int, ...]
+    places: dict[str, int]
+
+
+def snapped(net: RoadNetwork, config: RoadNetworkConfig) -> Snapped:
+    """The nodes of ``config``'s places on ``net``, computed once per process per geometry.
+
+    The scenario was checked at load time (:func:`all_problems`), so nothing here can fail.
+    """
+    geometry = config.model_dump_json(include={"shelters", "od", "zones", "places", "max_snap_km"})
+    key = f"traffic-places:{net.key}:" + hashlib.sha256(geometry.encode()).hexdigest()
+    return static(key, lambda: _snap(net, config))
+
+
+def _snap(net: RoadNetwork, config: RoadNetworkConfig) -> Snapped:
+    found, _ = destinations_of(net, config, "")
+    zones, _ = zone_nodes(net, config, "")
+    origins = tuple(place_node(net, flow.origin, config, "")[0] for flow in config.od)
+    places = {name: place_node(net, point, config, "")[0] for name, point in config.places.items()}
+    return Snapped(tuple((d.name, d.node) for d in found), tuple(zones), origins, places)
+
+
+def cached_area_links(net: RoadNetwork, disruption: Any) -> np.ndarray:
+    """:func:`area_links` of a (checked) disruption, once per process per area."""
+    area = json.dumps([disruption.kind, list(disruption.roads), disruption.polygon])
+    key = f"traffic-area:{net.key}:" + hashlib.sha256(area.encode()).hexdigest()
+    return static(key, lambda: area_links(net, disruption, "")[0])

@@ -152,6 +152,14 @@ class RoadNetworkConfig(SystemConfig):
     backward_wave: bool = Field(False, description="room freed at a link's exit reaches its entry "
                                                    "after the kinematic backward wave")
     tick: step_duration() = Field(0.25, description="how often the World's clock syncs the engine")  # type: ignore[valid-type]
+    casualties_per_1000_veh_h: param(ge=0, le=1000) = Field(  # type: ignore[valid-type]
+        0.0, description="injured per 1000 vehicle-hours driven on hazardous links (wet or flooded "
+                         "roads, dark signals); 0 = none")
+    casualty_places: list[str] = Field([], max_length=MAX_LIST_ITEMS,
+                                       description="places (named in places:) that receive the "
+                                                   "injured: each goes to the nearest one reachable")
+    signal_radius_km: float = Field(0.5, gt=0, le=50, description="a place's power coupling darkens the "
+                                                                  "signals of intersections this close to it")
     max_snap_km: float = Field(0.5, gt=0, le=20_000, description="a shelter or place farther than this from "
                                                       "every node is not on the network")
 

@@ -11,13 +11,16 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from twinworld.params import duration, param
-from twinworld.systems.base import DisruptionConfig
+from twinworld.errors import FeedError, Problem
+from twinworld.systems.base import SYSTEM, DisruptionConfig, SystemConfig
 from twinworld.systems.traffic.config import Polygon, check_polygon
 
 __all__ = ["RoadClosure", "Flood", "SignalOutage", "BridgeFailure", "DISRUPTIONS"]
 
 
 class _Area(DisruptionConfig):
+    targets = (SYSTEM,)
+
     roads: list[str] = Field([], description="street names or link ids")
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...]: links touching it")
 
@@ -25,6 +28,18 @@ class _Area(DisruptionConfig):
     @classmethod
     def _polygon(cls, value: Polygon | None) -> Polygon | None:
         return check_polygon(value)
+
+    def check(self, system: SystemConfig) -> list[Problem]:
+        """The named roads exist and the polygon touches the network."""
+        from twinworld.systems.traffic.checks import area_links
+        from twinworld.systems.traffic.source import load_network
+
+        try:
+            net = load_network(system.source)  # type: ignore[attr-defined]
+        except FeedError:
+            return []  # the system's own check reports an unreadable network
+        return [Problem(p.message, p.path.lstrip("."), p.line, p.column, p.valid)
+                for p in area_links(net, self, "")[1]]
 
 
 class RoadClosure(_Area):

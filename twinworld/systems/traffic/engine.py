@@ -188,6 +188,30 @@ class TrafficEngine:
         heapq.heapify(self.heap)
         self._seq = max(self._seq, start + count)
 
+    def place_platoons(self, links: list[int], dest: list[int], size: list[float]) -> None:
+        """Put platoons on links now, as if they had just driven onto them (a warm start).
+
+        Each heads for its destination row from its link's end; it counts as departed now.
+        """
+        start = len(self.size)
+        count = len(links)
+        tails = [int(self.net.u[link]) for link in links]
+        self.size += [float(n) for n in size]
+        self.dest += [int(d) for d in dest]
+        self.origin += tails
+        self.depart_h += [self.now] * count
+        self.arrive_h += [INF] * count
+        self.route_of += [0] * count
+        self.cleared_h += [INF] * count
+        self.link_of += [-1] * count
+        self.entered += [0.0] * count
+        self.entered_tf += [0.0] * count
+        self.ready += [0.0] * count
+        self._seq = max(self._seq, start + count)
+        for p, link in zip(range(start, start + count), links):
+            self.departed_veh += self.size[p]
+            self._enter(link, p, self.now)
+
     # ----------------------------------------------------------------------- routing --
     def current_cost_h(self) -> np.ndarray:
         """Each link's expected time for a vehicle entering now (free flow or queue discharge)."""

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twinworld.systems.base import KPI
+from twinworld.systems.base import KPI, Direction
+
+MINIMIZE, MAXIMIZE = Direction.MINIMIZE, Direction.MAXIMIZE
 
 if TYPE_CHECKING:
     from twinworld.systems.traffic.engine import TrafficEngine
@@ -14,18 +16,19 @@ if TYPE_CHECKING:
 __all__ = ["KPIS", "compute_kpis"]
 
 KPIS = (
-    KPI("clearance_time_h", "minimize", "h", "when the last evacuee left the zones (horizon if not all did)"),
-    KPI("ete50_h", "minimize", "h", "time until 50% of vehicles reached safety (horizon if never)"),
-    KPI("ete90_h", "minimize", "h", "time until 90% of vehicles reached safety (horizon if never)"),
-    KPI("ete100_h", "minimize", "h", "time until every vehicle reached safety (horizon if never)"),
-    KPI("share_evacuated_by_deadline", "maximize", "share", "vehicles safe by the deadline / all"),
-    KPI("mean_travel_time_min", "minimize", "min", "departure to arrival, over arrived vehicles"),
-    KPI("p95_travel_time_min", "minimize", "min", "95th percentile of the travel time"),
-    KPI("vehicle_hours_delay", "minimize", "veh-h", "time lost against free flow, all vehicles"),
-    KPI("vehicles_stranded", "minimize", "veh", "vehicles left with no open route to safety"),
-    KPI("vehicles_en_route", "minimize", "veh", "vehicles still driving at the end of the run"),
-    KPI("trips_completed", "maximize", "veh", "vehicles that arrived"),
-    KPI("total_travel_time_veh_h", "minimize", "veh-h", "vehicle-hours driven or queued (to the end)"),
+    KPI("clearance_time_h", MINIMIZE, "h", "when the last evacuee left the zones (horizon if not all did)"),
+    KPI("ete50_h", MINIMIZE, "h", "time until 50% of vehicles reached safety (horizon if never)"),
+    KPI("ete90_h", MINIMIZE, "h", "time until 90% of vehicles reached safety (horizon if never)"),
+    KPI("ete100_h", MINIMIZE, "h", "time until every vehicle reached safety (horizon if never)"),
+    KPI("share_evacuated_by_deadline", MAXIMIZE, "share", "vehicles safe by the deadline / all"),
+    KPI("mean_travel_time_min", MINIMIZE, "min", "departure to arrival, over arrived vehicles"),
+    KPI("p95_travel_time_min", MINIMIZE, "min", "95th percentile of the travel time"),
+    KPI("vehicle_hours_delay", MINIMIZE, "veh-h", "time lost against free flow, all vehicles"),
+    KPI("vehicles_stranded", MINIMIZE, "veh", "vehicles left with no open route to safety"),
+    KPI("vehicles_en_route", MINIMIZE, "veh", "vehicles still driving at the end of the run"),
+    KPI("trips_completed", MAXIMIZE, "veh", "vehicles that arrived"),
+    KPI("total_travel_time_veh_h", MINIMIZE, "veh-h", "vehicle-hours driven or queued (to the end)"),
+    KPI("casualties", MINIMIZE, "persons", "injured on hazardous roads (wet, flooded, dark signals)"),
 )
 
 
@@ -40,12 +43,20 @@ def _ete(arrive: np.ndarray, size: np.ndarray, total: float, share: float, horiz
     return float(arrive[order[hit]])
 
 
-def compute_kpis(engine: "TrafficEngine", *, horizon_h: float, deadline_h: float) -> dict[str, float]:
-    """The run's KPIs from the engine's platoon records (weighted by platoon size)."""
+def compute_kpis(engine: "TrafficEngine", *, horizon_h: float, deadline_h: float,
+                 since_h: float = 0.0) -> dict[str, float]:
+    """The run's KPIs from the engine's platoon records (weighted by platoon size).
+
+    With a warm-up (``since_h`` > 0) only trips that depart after it count; times (clearance,
+    ETE) are still measured from the start of the run, and delay totals cover the whole run.
+    """
     size = np.asarray(engine.size)
     arrive = np.asarray(engine.arrive_h)
     depart = np.asarray(engine.depart_h)
     cleared = np.asarray(engine.cleared_h)
+    if since_h > 0:
+        counted = depart >= since_h
+        size, arrive, depart, cleared = size[counted], arrive[counted], depart[counted], cleared[counted]
     total = float(size.sum())
     done = np.isfinite(arrive)
     travel = (arrive - depart)[done]

@@ -15,22 +15,27 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from twinworld.errors import ScenarioError
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System
 from twinworld.systems.traffic import checks
 from twinworld.systems.traffic.config import RoadNetworkConfig
 from twinworld.systems.traffic.demand import Vehicles, assign_destinations, departure_hours, form_platoons
 from twinworld.systems.traffic.disruptions import BridgeFailure, Flood, RoadClosure, SignalOutage
-from twinworld.systems.traffic.engine import TrafficEngine
+from twinworld.systems.traffic.engine import Destination, TrafficEngine
 from twinworld.systems.traffic.kpis import compute_kpis
+from twinworld.systems.traffic.network import haversine_km
 from twinworld.systems.traffic.source import load_network
+from twinworld.systems.traffic.state import RoadNetworkState
 from twinworld.systems.traffic.strategies import (Contraflow, DynamicRerouting, ShelterAssignment,
                                                   Simultaneous, Staged)
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
 
-__all__ = ["RoadNetworkSystem", "Platoon", "LinkEffect"]
+__all__ = ["RoadNetworkSystem", "Platoon", "LinkEffect", "STREAMS"]
+
+#: The road system's random streams (after its system name): households per zone, route noise,
+#: the injured on hazardous roads.
+STREAMS = ("zone", "routes", "casualties")
 
 
 @dataclass
@@ -77,11 +82,14 @@ class RoadNetworkSystem(System):
         super().__init__(world, name, config)
         self.config: RoadNetworkConfig = config
         self.net = load_network(config.source)
-        problems = checks.all_problems(self.net, config, name, world.shared.get("scenario"))
-        if problems:
-            raise ScenarioError(problems)
-        self.destinations, _ = checks.destinations_of(self.net, config, f"systems.{name}")
-        self.zone_nodes, _ = checks.zone_nodes(self.net, config, f"systems.{name}")
+        self.snapped = checks.snapped(self.net, config)
+        self.destinations = [Destination(name, node, _capacity(config, name))
+                             for name, node in self.snapped.destinations]
+        self.zone_nodes = list(self.snapped.zone_nodes)
+        self.state: RoadNetworkState | None = None
+        self.signal_effects: dict[str, LinkEffect] = {}
+        self.casualties: dict[str, int] = {p: 0 for p in config.casualty_places}
+        self.casualties_unreached = 0
         self.effects: list[LinkEffect] = []
         self.stage_delay_h: dict[str, float] = {}
         self.shelter_rule = "nearest"
@@ -92,9 +100,7 @@ class RoadNetworkSystem(System):
 
     # ---------------------------------------------------------------- disruptions, strategies --
     def disrupt(self, disruption: DisruptionConfig) -> None:
-        links, problems = checks.area_links(self.net, disruption, "disruption")
-        if problems:
-            raise ScenarioError(problems)
+        links = checks.cached_area_links(self.net, disruption)
         start, end = disruption.window(self.world.horizon_h)
         label = disruption.name or disruption.kind
         if isinstance(disruption, Flood):
@@ -158,15 +164,25 @@ class RoadNetworkSystem(System):
         self._publish_access()
 
     def _publish_access(self) -> None:
-        """Publish each named place's road access: the share of the other places reachable from it
-        (``<system>.<place>``, 1.0 = all), for couplings such as hospitals' ``road_access``."""
-        places = self.config.places
-        if len(places) < 2:
+        """Publish, for the named places, ``access.<place>`` (the share of the other places reachable
+        from it) and ``travel_min.<a>.<b>`` (minutes from a to b over open roads, queues included)."""
+        places = self.snapped.places
+        if not places:
             return
-        matrix = self.travel_time_matrix(congested=False).to_numpy()
-        reachable = np.isfinite(matrix).sum(axis=1) - 1
-        for place, count in zip(places, reachable):
-            self.world.services.publish(f"{self.name}.{place}", float(count) / (len(places) - 1))
+        engine = self.engine
+        cost = engine.current_cost_h() if engine is not None else self.net.free_flow_h
+        is_open = engine.is_open if engine is not None else None
+        names = list(places)
+        _, time_h = self.net.trees_to([places[n] for n in names], cost, is_open)
+        minutes = 60.0 * time_h[:, [places[n] for n in names]].T
+        publish = self.world.services.publish
+        for i, origin in enumerate(names):
+            row = minutes[i]
+            others = len(names) - 1
+            publish(f"{self.name}.access.{origin}",
+                    float(np.isfinite(row).sum() - 1) / others if others else 1.0)
+            for j, destination in enumerate(names):
+                publish(f"{self.name}.travel_min.{origin}.{destination}", float(row[j]))
 
     def _contraflow_effect(self, lever: Contraflow, time_to_h: np.ndarray) -> LinkEffect:
         """Outbound direction (ending nearer to safety) takes the reverse link's lanes."""
@@ -185,6 +201,63 @@ class RoadNetworkSystem(System):
         return LinkEffect(f"contraflow:{','.join(lever.roads)}", closed=closed, capacity=capacity,
                           storage_add=storage)
 
+    # --------------------------------------------------------------- couplings, live state --
+    def degrade(self, element: str | None, share_lost: float, *, cause: str, kind: str = "power") -> None:
+        """Signals go dark near a place (or everywhere): links into signalised intersections
+        (three or more streets) within ``signal_radius_km`` lose ``share_lost`` of their capacity."""
+        effect = self.signal_effects.get(cause)
+        if effect is None:
+            near = np.ones(self.net.n_nodes, bool)
+            if element is not None:
+                node = self.snapped.places[element]
+                near = haversine_km(self.net.lat, self.net.lon, float(self.net.lat[node]),
+                                    float(self.net.lon[node])) <= self.config.signal_radius_km
+            signalised = (self.net.street_count >= 3) & near
+            effect = LinkEffect(f"signals dark ({cause})", capacity=np.ones(self.net.n_links))
+            effect.signalised = signalised[self.net.v]  # type: ignore[attr-defined]
+            self.signal_effects[cause] = effect
+            self.effects.append(effect)
+        effect.capacity = np.where(effect.signalised, 1.0 - share_lost, 1.0)  # type: ignore[attr-defined]
+        if self.engine is not None:
+            self._set(effect, share_lost > 0)
+        else:
+            effect.active = share_lost > 0
+
+    def warm_start(self, state: RoadNetworkState) -> None:  # type: ignore[override]
+        """Start from observed closures (kept for the run) and vehicles on links (driving on to the
+        nearest shelter or exit)."""
+        unknown = sorted({*state.closed_links, *state.vehicles_on_links} - set(self.net.link_ids))
+        if unknown:
+            raise ValueError(f"state names link(s) {', '.join(unknown[:5])} that {self.name!r} does not have")
+        self.state = state
+
+    def _apply_state(self, state: RoadNetworkState) -> None:
+        if state.closed_links:
+            closed = np.zeros(self.net.n_links, bool)
+            closed[[self.net.link(link) for link in state.closed_links]] = True
+            self._schedule(LinkEffect("observed closures", closed=closed), 0.0, self.world.horizon_h)
+            self._set(self.effects[-1], True)
+        engine = self.engine
+        assert engine is not None
+        links = [self.net.link(link) for link, n in state.vehicles_on_links.items() if n > 0]
+        sizes = [state.vehicles_on_links[self.net.link_ids[k]] for k in links]
+        dest = engine.time_to_h[:, self.net.v[links]].argmin(axis=0) if links else []
+        engine.place_platoons(links, list(dest), sizes)
+        self.platoon_zone += ["observed"] * len(links)
+
+    def observe(self) -> RoadNetworkState:
+        """Links closed now and vehicles on each link (driving or queued), by link id."""
+        engine = self.finish_to_now()
+        ids = self.net.link_ids
+        return RoadNetworkState(
+            closed_links=[ids[k] for k in np.flatnonzero(~engine.is_open)],
+            vehicles_on_links={ids[k]: float(n) for k, n in enumerate(engine.occ) if n > 1e-9})
+
+    def finish_to_now(self) -> TrafficEngine:
+        assert self.engine is not None, "start() first"
+        self.engine.advance_to(self.world.now)
+        return self.engine
+
     # ---------------------------------------------------------------------------- demand --
     def _vehicles(self, time_to_h: np.ndarray) -> Vehicles:
         config, streams = self.config, self.world.streams
@@ -194,7 +267,7 @@ class RoadNetworkSystem(System):
             households = (float(zone.households) if zone.households is not None  # type: ignore[arg-type]
                           else float(zone.households_per_node) * nodes.size)  # type: ignore[arg-type]
             count = int(round(households * per_household))
-            rng = streams.get("traffic", self.name, "zone", zone.name)
+            rng = streams.get(self.name, "zone", zone.name)
             origin = nodes[rng.integers(0, nodes.size, count)] if nodes.size else np.zeros(0, np.int64)
             depart = departure_hours(config.mobilisation, rng.random(count))
             depart += self.stage_delay_h.get(zone.name, 0.0)
@@ -203,7 +276,7 @@ class RoadNetworkSystem(System):
         for i, flow in enumerate(config.od):
             count = int(round(float(flow.vehicles)))  # type: ignore[arg-type]
             start, end = float(flow.start), float(flow.end)  # type: ignore[arg-type]
-            origin, _ = checks.place_node(self.net, flow.origin, config, "od")
+            origin = self.snapped.od_origins[i]
             depart = start + (np.arange(count) + 0.5) * (end - start) / max(count, 1)
             parts.append(Vehicles(np.full(count, origin, np.int64), np.full(count, -1 - i), depart,
                                   np.full(count, names.index(flow.destination))))
@@ -225,7 +298,7 @@ class RoadNetworkSystem(System):
             in_zone[nodes] = True
         engine = TrafficEngine(self.net, self.destinations, reroute_every_h=self.reroute_every_h,
                                in_zone=in_zone, route_noise=config.route_noise,
-                               rng=world.streams.get("traffic", self.name, "routes"),
+                               rng=world.streams.get(self.name, "routes"),
                                inflow_factor=config.inflow_capacity_factor,
                                backward_wave=config.backward_wave, route_sets=config.route_sets)
         engine.replan(congested=False)
@@ -234,6 +307,8 @@ class RoadNetworkSystem(System):
         engine.add_platoons(platoons["origin"], platoons["dest"], platoons["depart_h"], platoons["size"])
         zone_names = [z.name for z in config.zones]
         self.platoon_zone = [zone_names[z] if z >= 0 else f"od{-1 - z}" for z in platoons["zone"]]
+        if self.state is not None:
+            self._apply_state(self.state)
         model = world.agents.model
         self.agents = mesa.agent.AgentSet(
             [Platoon(model, index=i, engine=engine, zone=zone) for i, zone in enumerate(self.platoon_zone)],
@@ -245,15 +320,48 @@ class RoadNetworkSystem(System):
             self._schedule(self._contraflow_effect(lever, engine.time_to_h), float(lever.start),  # type: ignore[arg-type]
                            world.horizon_h)
         self._publish_access()
+        for place in self.casualties:
+            world.services.publish(f"{self.name}.casualties.{place}", 0.0)
         world.env.process(self._drive(float(config.tick)))  # type: ignore[arg-type]
         if self.reroute_every_h is not None:
             world.env.process(self._reroute(self.reroute_every_h))
 
     def _drive(self, tick_h: float):
-        """Advance the engine with the World's clock, one tick (simulated hours) at a time."""
+        """Advance the engine with the World's clock, one tick (simulated hours) at a time; publish
+        the named places' travel times (queues change them) and the injured every tick."""
+        rate = float(self.config.casualties_per_1000_veh_h) / 1000.0  # type: ignore[arg-type]
+        rng = self.world.streams.get(self.name, "casualties") if rate > 0 and self.casualties else None
         while True:
             self.engine.advance_to(self.world.now)
+            if self.snapped.places and self.world.now > 0:
+                self._publish_access()
+            if rng is not None:
+                self._injure(rng, rate * tick_h)
             yield self.world.env.timeout(tick_h)
+
+    def _injure(self, rng: np.random.Generator, per_vehicle: float) -> None:
+        """Injuries on hazardous links (wet or flooded roads, dark signals) in the last tick: Poisson
+        in the vehicles on them; each injured goes to the nearest reachable casualty place."""
+        engine = self.engine
+        assert engine is not None
+        hazard = (engine.speed_factor < 1.0) | (engine.cap_factor < 1.0)
+        on = np.asarray(engine.occ) * hazard
+        count = int(rng.poisson(per_vehicle * on.sum())) if on.sum() > 0 else 0
+        if count == 0:
+            return
+        links = rng.choice(self.net.n_links, size=count, p=on / on.sum())
+        names = list(self.casualties)
+        nodes = [self.snapped.places[p] for p in names]
+        _, time_h = self.net.trees_to(nodes, engine.current_cost_h(), engine.is_open)
+        for link in links.tolist():
+            times = time_h[:, self.net.v[link]]
+            if not np.isfinite(times).any():
+                self.casualties_unreached += 1
+                continue
+            self.casualties[names[int(np.argmin(times))]] += 1
+        for place, total in self.casualties.items():
+            self.world.services.publish(f"{self.name}.casualties.{place}", float(total))
+        self.world.cascade.outcome(self.name, "injured", float(count))
 
     def _reroute(self, every_h: float):
         """Re-plan every vehicle's route on current travel times every ``every_h`` hours."""
@@ -261,6 +369,7 @@ class RoadNetworkSystem(System):
             yield self.world.env.timeout(every_h)
             self.engine.advance_to(self.world.now)
             self.engine.replan(congested=True, all_sets=False)
+            self._publish_access()
 
     # --------------------------------------------------------------------------- results --
     def finish(self) -> TrafficEngine:
@@ -271,8 +380,11 @@ class RoadNetworkSystem(System):
 
     def kpis(self) -> dict[str, float]:
         engine = self.finish()
-        return compute_kpis(engine, horizon_h=self.world.horizon_h,
-                            deadline_h=float(self.config.deadline))  # type: ignore[arg-type]
+        kpis = compute_kpis(engine, horizon_h=self.world.horizon_h,
+                            deadline_h=float(self.config.deadline),  # type: ignore[arg-type]
+                            since_h=self.world.warmup_h)
+        kpis["casualties"] = float(sum(self.casualties.values()) + self.casualties_unreached)
+        return kpis
 
     def tables(self) -> dict[str, pd.DataFrame]:
         engine = self.finish()
@@ -293,3 +405,11 @@ class RoadNetworkSystem(System):
         from twinworld.systems.traffic.travel_times import travel_time_matrix
 
         return travel_time_matrix(self, places, congested=congested)
+
+
+def _capacity(config: RoadNetworkConfig, name: str) -> float:
+    """A destination's capacity in vehicles: its shelter's (resolved), or unlimited."""
+    shelter = next((s for s in config.shelters if s.name == name), None)
+    if shelter is None or shelter.capacity_veh is None:
+        return float("inf")
+    return float(shelter.capacity_veh)  # type: ignore[arg-type]

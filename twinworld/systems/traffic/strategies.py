@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from twinworld.errors import FeedError, Problem
 from twinworld.params import duration, step_duration
-from twinworld.systems.base import Frozen, StrategyConfig
+from twinworld.systems.base import Frozen, StrategyConfig, SystemConfig, element_field
 
 __all__ = ["Simultaneous", "Stage", "Staged", "Contraflow", "ShelterAssignment", "DynamicRerouting",
            "STRATEGIES"]
@@ -22,7 +23,7 @@ class Simultaneous(StrategyConfig):
 class Stage(Frozen):
     """Zones ordered out ``delay`` after the first order."""
 
-    zones: list[str] = Field(min_length=1)
+    zones: list[str] = element_field("zone", ..., description="zones ordered out at this stage", min_length=1)
     delay: duration(ge=0) = 0.0  # type: ignore[valid-type]
 
 
@@ -43,6 +44,17 @@ class Contraflow(StrategyConfig):
     kind: Literal["contraflow"]
     roads: list[str] = Field(min_length=1, description="street names or link ids")
     start: duration(ge=0) = 0.0  # type: ignore[valid-type]
+
+    def check(self, system: SystemConfig) -> list[Problem]:
+        """The named roads exist in the network."""
+        from twinworld.systems.traffic.checks import named_links
+        from twinworld.systems.traffic.source import load_network
+
+        try:
+            net = load_network(system.source)  # type: ignore[attr-defined]
+        except FeedError:
+            return []
+        return named_links(net, self.roads, "roads")[1]
 
 
 class ShelterAssignment(StrategyConfig):

@@ -2,110 +2,79 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
 
 from twinworld.errors import Problem
-from twinworld.systems.base import SystemPlugin, target_element, target_system
+from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
-from twinworld.systems.warehouse.disruptions import DISRUPTIONS, ELEMENT_ROLES
+from twinworld.systems.warehouse.example import example
+from twinworld.systems.warehouse.disruptions import DISRUPTIONS
 from twinworld.systems.warehouse.kpis import KPIS
-from twinworld.systems.warehouse.model import SupplyNetwork
+from twinworld.systems.warehouse.model import STREAMS, SupplyNetwork
+from twinworld.systems.warehouse.state import SupplyNetworkState
 from twinworld.systems.warehouse.network import build_graph, unreachable_customers
-from twinworld.systems.warehouse.strategies import STRATEGIES, DualSourcing, Expedite, SafetyStock
+from twinworld.systems.warehouse.strategies import STRATEGIES
 from twinworld.systems.warehouse.workload import estimate_events
 
-__all__ = ["plugin", "SupplyNetwork", "SupplyNetworkConfig", "check"]
+__all__ = ["plugin", "SupplyNetwork", "SupplyNetworkConfig", "SupplyNetworkState", "check"]
 
 
-def _node_problems(name: str, config: SupplyNetworkConfig) -> list[Problem]:
+def _node_problems(config: SupplyNetworkConfig) -> list[Problem]:
     roles = config.roles()
     nodes = ", ".join(roles)
-    where = f"systems.{name}"
     problems = []
     for i, lane in enumerate(config.lanes):
         for end in ("origin", "destination"):
             node = getattr(lane, end)
             if node not in roles:
                 problems.append(Problem(f"lane {lane.label!r}: unknown node {node!r}",
-                                        f"{where}.lanes.{i}.{end}", valid=nodes))
+                                        f"lanes.{i}.{end}", valid=nodes))
         if lane.origin == lane.destination:
-            problems.append(Problem(f"lane {lane.label!r} goes from a node to itself", f"{where}.lanes.{i}"))
+            problems.append(Problem(f"lane {lane.label!r} goes from a node to itself", f"lanes.{i}"))
         if roles.get(lane.destination) == "supplier" or roles.get(lane.origin) == "customer":
             problems.append(Problem(f"lane {lane.label!r} runs into a supplier or out of a customer",
-                                    f"{where}.lanes.{i}", valid="supplier -> port/warehouse -> customer"))
+                                    f"lanes.{i}", valid="supplier -> port/warehouse -> customer"))
     for i, wh in enumerate(config.warehouses):
         for j, source in enumerate(wh.sources):
             if roles.get(source) not in ("supplier", "warehouse") or source == wh.name:
                 problems.append(Problem(f"warehouse {wh.name!r}: source {source!r} is not a supplier or "
-                                        "another warehouse", f"{where}.warehouses.{i}.sources.{j}",
+                                        "another warehouse", f"warehouses.{i}.sources.{j}",
                                         valid=", ".join(n for n, r in roles.items()
                                                         if r in ("supplier", "warehouse") and n != wh.name)))
     for i, customer in enumerate(config.customers):
         if customer.served_by is not None and roles.get(customer.served_by) != "warehouse":
             problems.append(Problem(f"customer {customer.name!r}: {customer.served_by!r} is not a warehouse",
-                                    f"{where}.customers.{i}.served_by",
+                                    f"customers.{i}.served_by",
                                     valid=", ".join(w.name for w in config.warehouses)))
     return problems
 
 
-def _reach_problems(name: str, config: SupplyNetworkConfig) -> list[Problem]:
+def _reach_problems(config: SupplyNetworkConfig) -> list[Problem]:
     graph = build_graph(config)
     index = {c.name: i for i, c in enumerate(config.customers)}
     return [Problem(f"customer {customer!r} cannot be reached: it {why}",
-                    f"systems.{name}.customers.{index[customer]}",
+                    f"customers.{index[customer]}",
                     valid="a lane from a warehouse that a supplier reaches through lanes")
             for customer, why in unreachable_customers(graph, config).items()]
 
 
-def _target_problems(scenario: Any, name: str, config: SupplyNetworkConfig) -> list[Problem]:
-    roles = {**config.roles(), **{label: "lane" for label in config.lane_labels()}}
-    problems = []
-    for i, disruption in enumerate(scenario.disruptions):
-        if target_system(disruption.target) != name:
-            continue
-        element = target_element(disruption.target)
-        allowed = ELEMENT_ROLES.get(disruption.kind, ())
-        role = "network" if element is None else roles.get(element)
-        if role not in allowed:
-            choices = [f"{name}.{e}" for e, r in roles.items() if r in allowed]
-            if "network" in allowed:
-                choices.insert(0, name)
-            what = f"no element {element!r}" if role is None else f"{element!r} is a {role}"
-            problems.append(Problem(f"{disruption.kind} cannot target {disruption.target!r}: {what}",
-                                    f"disruptions.{i}.target", valid=", ".join(choices[:12])
-                                    + (", ..." if len(choices) > 12 else "")))
-    return problems
-
-
-def _strategy_problems(scenario: Any, name: str, config: SupplyNetworkConfig) -> list[Problem]:
-    warehouses = {w.name: w for w in config.warehouses}
-    problems = []
-    for strategy, parts in scenario.strategies.items():
-        levers = parts.get(name, ())
-        for j, lever in enumerate(levers):
-            where = f"strategies.{strategy}.{name}" + (f".{j}" if len(levers) > 1 else "")
-            listed = getattr(lever, "warehouses", None) if isinstance(lever, (Expedite, SafetyStock, DualSourcing)) else None
-            for bad in sorted(set(listed or []) - set(warehouses)):
-                problems.append(Problem(f"no warehouse {bad!r}", f"{where}.warehouses", valid=", ".join(warehouses)))
-            if isinstance(lever, DualSourcing):
-                chosen = listed or list(warehouses)
-                if not any(len(warehouses[w].sources) > 1 for w in chosen if w in warehouses):
-                    problems.append(Problem("dual_sourcing needs a warehouse with two sources",
-                                            where, valid="give a warehouse `sources: [primary, secondary]`"))
-    return problems
-
-
-def check(scenario: Any, name: str, config: SupplyNetworkConfig) -> list[Problem]:
-    """Lanes name real nodes, every customer is reachable, targets and levers name real elements."""
-    problems = _node_problems(name, config)
+def check(config: SupplyNetworkConfig) -> list[Problem]:
+    """Lanes name real nodes and every customer is reachable (paths relative to the section)."""
+    problems = _node_problems(config)
     if not problems:
-        problems += _reach_problems(name, config)
-    return problems + _target_problems(scenario, name, config) + _strategy_problems(scenario, name, config)
+        problems += _reach_problems(config)
+    return problems
 
 
-def elements(config: SupplyNetworkConfig) -> list[str]:
-    """Targetable elements: node names and lane labels."""
-    return [*config.node_names(), *config.lane_labels()]
+def locations(config: SupplyNetworkConfig) -> dict[str, tuple[float, float]]:
+    """Nodes that carry a ``location``."""
+    return {n.name: n.location for group in (config.suppliers, config.ports, config.warehouses, config.customers)
+            for n in group if n.location is not None}
+
+
+def elements(config: SupplyNetworkConfig) -> dict[str, str]:
+    """Targetable elements: nodes by role (supplier, port, warehouse, customer) and lanes."""
+    return {**config.roles(), **{label: "lane" for label in config.lane_labels()}}
 
 
 plugin = SystemPlugin(
@@ -116,8 +85,26 @@ plugin = SystemPlugin(
     strategies=STRATEGIES,
     kpis=KPIS,
     estimate_events=estimate_events,
+    elements=elements,
+    element_types={"supplier": "a supplier dispatching to warehouses", "port": "a port ships pass through",
+                   "warehouse": "a warehouse holding stock", "customer": "a customer placing orders",
+                   "lane": "a transport lane between two nodes (origin->destination, or its name)"},
+    services=(
+        Service("available.{warehouse}", "1 while the warehouse has stock, 0 when it is empty",
+                kinds=("supply",)),
+        Service("stock.{warehouse}", "units on hand at the warehouse", unit="units", high=math.inf,
+                kinds=("supply",)),
+    ),
+    consumes=(Consumes("warehouse", ("power",),
+                       "cold storage: the stock the warehouse can hold (the rest spoils)", criticality=3),
+              Consumes("port", ("port_supply",), "the port's handling: closed while the port system is, "
+                                                 "delayed by its anchorage wait"),
+              Consumes(SYSTEM, ("road_travel",), "transit times of road lanes between located nodes")),
+    observable=SupplyNetworkState,
+    streams=STREAMS,
     check=check,
+    example=example,
+    locations=locations,
     description="Suppliers, ports, warehouses and customers on transport lanes, with inventory "
                 "policies, backorders or lost sales, and disruptions that close ports and lanes.",
-    elements=elements,
 )

@@ -13,10 +13,10 @@ from pydantic import Field
 
 from twinworld.limits import MAX_MULTIPLIER
 from twinworld.params import param
-from twinworld.systems.base import DisruptionConfig
+from twinworld.systems.base import SYSTEM, DisruptionConfig
 
 __all__ = ["PortClosure", "SupplierFailure", "LaneClosure", "DemandSpike", "CapacityLoss",
-           "DISRUPTIONS", "ELEMENT_ROLES"]
+           "DISRUPTIONS"]
 
 
 class PortClosure(DisruptionConfig):
@@ -25,6 +25,8 @@ class PortClosure(DisruptionConfig):
     Vessels arriving wait at its anchorage; shipments inside it wait on the quay.
     Target one port: ``supply.<port>``.
     """
+
+    targets = ("port",)
 
     kind: Literal["port_closure"]
 
@@ -35,6 +37,8 @@ class SupplierFailure(DisruptionConfig):
     Target one supplier: ``supply.<supplier>``.
     """
 
+    targets = ("supplier",)
+
     kind: Literal["supplier_failure"]
 
 
@@ -44,6 +48,8 @@ class LaneClosure(DisruptionConfig):
     Target one lane by its name: ``supply.<origin>-><destination>`` (or the lane's ``name``).
     """
 
+    targets = ("lane",)
+
     kind: Literal["lane_closure"]
 
 
@@ -52,6 +58,8 @@ class DemandSpike(DisruptionConfig):
 
     Target the network (every customer), one customer, or a warehouse (the customers it serves).
     """
+
+    targets = (SYSTEM, "customer", "warehouse")
 
     kind: Literal["demand_spike"]
     multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="order-rate multiplier, e.g. 1.8")  # type: ignore[valid-type]
@@ -64,17 +72,10 @@ class CapacityLoss(DisruptionConfig):
     limit is unaffected by a partial loss.
     """
 
+    targets = ("lane", "port", "supplier")
+
     kind: Literal["capacity_loss"]
     share: param(ge=0, le=1) = Field(description="share of capacity lost, 0..1")  # type: ignore[valid-type]
 
 
 DISRUPTIONS = (PortClosure, SupplierFailure, LaneClosure, DemandSpike, CapacityLoss)
-
-#: The element roles each disruption may target (``network`` = the whole system).
-ELEMENT_ROLES: dict[str, tuple[str, ...]] = {
-    "port_closure": ("port",),
-    "supplier_failure": ("supplier",),
-    "lane_closure": ("lane",),
-    "demand_spike": ("network", "customer", "warehouse"),
-    "capacity_loss": ("lane", "port", "supplier"),
-}

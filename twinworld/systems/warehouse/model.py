@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 import pandas as pd
 
+import simpy
+
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
 from twinworld.systems.warehouse.disruptions import (CapacityLoss, DemandSpike, LaneClosure,
                                                      PortClosure, SupplierFailure)
 from twinworld.systems.warehouse.network import Outages, build_graph, route, route_hours
 from twinworld.systems.warehouse.results import network_kpis
+from twinworld.systems.warehouse.state import InboundShipment, SupplyNetworkState, WarehouseState
 from twinworld.systems.warehouse.stock import Order, Shipment, Warehouse, draw_lead_time_h
 from twinworld.systems.warehouse.strategies import (DualSourcing, Expedite, PriorityAllocation,
                                                     Reroute, SafetyStock)
@@ -32,7 +35,10 @@ from twinworld.systems.warehouse.strategies import (DualSourcing, Expedite, Prio
 if TYPE_CHECKING:
     from twinworld.core.world import World
 
-__all__ = ["SupplyNetwork"]
+__all__ = ["SupplyNetwork", "STREAMS"]
+
+#: The network's random streams (after its system name): customer orders, lane transit times.
+STREAMS = ("demand", "lead_time")
 
 
 class SupplyNetwork(System):
@@ -47,6 +53,8 @@ class SupplyNetwork(System):
         self.graph = build_graph(config)
         self.roles = config.roles()
         self.lanes = {lane.label: lane for lane in config.lanes}
+        self.road_lanes = {(lane.origin, lane.destination): lane.label for lane in config.lanes
+                           if lane.mode == "road"}
         self.lane_of = {(u, v): d["label"] for u, v, d in self.graph.edges(data=True)}
         self.ports = {p.name: p for p in config.ports}
         self.suppliers = {s.name: s for s in config.suppliers}
@@ -66,6 +74,7 @@ class SupplyNetwork(System):
         self.priority: PriorityAllocation | None = None
         self.safety: list[SafetyStock] = []
         self.live: dict[int, Shipment] = {}
+        self.inbound: dict[int, Shipment] = {}      # to a warehouse, from order to arrival
         self.moves: list[tuple[int, str, float, float]] = []
         self.departures: list[tuple[int, str, float, bool]] = []
         self.lead_times: list[float] = []
@@ -78,6 +87,15 @@ class SupplyNetwork(System):
             "transport_cost", "expediting_cost", "weighted_short_units"), 0.0)
         self._ids = 0
         self._customer_backlog = 0
+        self.count_from_h = float(config.warmup)    # customer orders before this are not counted
+        self.state: SupplyNetworkState | None = None
+        self.cold_storage_loss: dict[str, dict[str, float]] = {w: {} for w in self.warehouses}
+        self.closed_since: dict[str, float] = {}       # element -> start of its open-ended closure
+        self.reopened: dict[str, simpy.Event] = {}     # woken when that closure ends
+        self.capacity_loss: dict[str, float] = {}      # element -> share lost by a coupling
+        self.port_delay_h: dict[str, float] = {}       # supply port -> anchorage wait fed by a port
+        self.road_h: dict[str, float] = {}             # road lane -> hours the road system says
+        self.counts["spoiled_units"] = 0.0
         rec = world.recorder
         self.stock_probes = {w: rec.probe(f"{name}.{w}.on_hand", initial=wh.on_hand)
                              for w, wh in self.warehouses.items()}
@@ -138,16 +156,147 @@ class SupplyNetwork(System):
             for wh in self.warehouses.values():
                 wh.reserve_units = float(self.priority.reserve_share) * max(wh.s, 0.0)
 
+    # --------------------------------------------------------------- couplings, live state --
+    def degrade(self, element: str | None, share_lost: float, *, cause: str, kind: str = "power") -> None:
+        """A coupled provider failed: a warehouse loses cold storage (``power``); a port (or lane)
+        loses its capacity, closing when all of it is gone (``port_supply``: the port it stands
+        for is closed)."""
+        if kind == "power":
+            self._cold_storage(self.warehouses[str(element)], share_lost, cause)
+            return
+        self._capacity(str(element), share_lost)
+
+    def _cold_storage(self, wh: Warehouse, share_lost: float, cause: str) -> None:
+        """The warehouse can hold only ``1 - share`` of its order-up-to level: stock above that
+        spoils at once (``spoiled_units``); its policy orders up to the lower level until power is
+        back."""
+        losses = self.cold_storage_loss[wh.name]
+        if share_lost > 0:
+            losses[cause] = share_lost
+        else:
+            losses.pop(cause, None)
+        keep = 1.0 - min(1.0, sum(losses.values()))
+        wh.storage_factor = keep
+        limit = int(math.floor(keep * max(wh.S, 0.0)))
+        if wh.on_hand > limit:
+            spoiled = wh.on_hand - limit
+            wh.on_hand = limit
+            self.counts["spoiled_units"] += spoiled
+            self._stock_changed(wh)
+            self.world.recorder.event("stock_spoiled", f"{self.name}.{wh.name} -{spoiled} units ({cause})")
+        self._review(wh)
+
+    def _capacity(self, element: str, share_lost: float) -> None:
+        now = self.env.now
+        closing = share_lost >= 1.0 - 1e-9
+        if closing and element not in self.closed_since:
+            self.closed_since[element] = now
+            self.outages.close_from(element, now)
+            self.reopened[element] = self.env.event()
+            self.world.recorder.event("closed_by_coupling", f"{self.name}.{element}")
+        elif not closing and element in self.closed_since:
+            self.outages.reopen(element, self.closed_since.pop(element), now)
+            self.reopened.pop(element).succeed()
+            self.world.recorder.event("reopened_by_coupling", f"{self.name}.{element}")
+        self.capacity_loss[element] = 0.0 if closing else share_lost
+
+    def _until_open(self, element: str) -> simpy.Event:
+        """An event at the moment ``element`` reopens (a timeout, or the end of an open closure)."""
+        reopens = self.outages.reopens_at(element, self.env.now)
+        if math.isinf(reopens) and element in self.reopened:
+            return self.reopened[element]
+        return self.env.timeout(reopens - self.env.now)
+
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """A port's expected anchorage wait (``port_supply``: added to the supply port's handling)
+        or a road travel time between two places (``road_travel``: road lanes between them take it;
+        an unreachable pair closes the lane until a route opens)."""
+        if kind == "port_supply" and element is not None:
+            self.port_delay_h[element] = max(0.0, value)
+        elif kind == "road_travel" and len(provider_elements) == 2:
+            label = self.road_lanes.get(provider_elements)
+            if label is None:
+                return
+            self.road_h[label] = value / 60.0
+            self._capacity(label, 1.0 if math.isinf(value) else 0.0)
+        else:
+            super().feed(kind, provider_elements, value, element=element, cause=cause)
+
+    def warm_start(self, state: SupplyNetworkState) -> None:  # type: ignore[override]
+        """Start from observed stock, backorders and inbound shipments of the warehouses named."""
+        unknown = sorted(set(state.warehouses) - set(self.warehouses))
+        if unknown:
+            raise ValueError(f"state names warehouse(s) {', '.join(unknown)} that {self.name!r} does not have")
+        self.state = state
+        for name, observed in state.warehouses.items():
+            wh = self.warehouses[name]
+            wh.on_hand = wh.initial = observed.on_hand
+
+    def observe(self) -> SupplyNetworkState:
+        """Stock, customer backorders and expected arrivals of replenishment, per warehouse, now."""
+        now = self.env.now
+        inbound: dict[str, list[InboundShipment]] = {w: [] for w in self.warehouses}
+        for shipment in self.inbound.values():
+            if shipment.units > 0:
+                inbound[shipment.destination].append(InboundShipment(
+                    units=shipment.units, arrives_in_h=max(0.0, self._eta_h(shipment) - now)))
+        return SupplyNetworkState(warehouses={
+            name: WarehouseState(on_hand=max(0, wh.on_hand), backordered=self._customer_units_waiting(wh),
+                                 in_transit=sorted(inbound[name], key=lambda s: s.arrives_in_h))
+            for name, wh in self.warehouses.items()})
+
+    def _customer_units_waiting(self, wh: Warehouse) -> int:
+        return sum(order.open_units for order in wh.waiting() if order.is_customer)
+
+    def _eta_h(self, shipment: Shipment) -> float:
+        """When a shipment is expected: its known arrival, else the end of its current lane (or
+        now) plus the mean transit time of the lanes after it."""
+        if shipment.eta_h is not None:
+            return shipment.eta_h
+        labels = [self.lane_of[a, b] for a, b in zip(shipment.path, shipment.path[1:])]
+        start = shipment.leg_end_h if shipment.leg_end_h is not None else self.env.now
+        later = labels[shipment.leg + (1 if shipment.leg_end_h is not None else 0):]
+        return start + sum(float(self.lanes[label].lead_time.mean) * shipment.factor for label in later)
+
+    def _apply_state(self, state: SupplyNetworkState) -> None:
+        """Inbound shipments and backorders of the observed state, at time 0."""
+        for name, observed in state.warehouses.items():
+            wh = self.warehouses[name]
+            for inbound in observed.in_transit:
+                shipment = self._new_shipment(inbound.units, [wh.sources[0], name])
+                wh.on_order += inbound.units
+                self._dispatch(shipment)
+                shipment.eta_h = inbound.arrives_in_h
+                self.env.timeout(inbound.arrives_in_h).callbacks.append(lambda _e, s=shipment: self._arrive(s))
+            if observed.backordered:
+                customer = next((c for c, w in self.serving.items() if w == name), None)
+                if customer is None:
+                    raise ValueError(f"warehouse {name!r} serves no customer, so it cannot have backorders")
+                spec = self.customers[customer]
+                order = Order(customer, observed.backordered, 0.0, critical=spec.critical, counted=False)
+                wh.queue(order, by_priority=self.priority is not None)
+                self._customer_backlog_changed(observed.backordered)
+
+    def begin_statistics(self) -> None:
+        """The warm-up is over: customer orders from now on count, costs start from zero."""
+        self.count_from_h = max(self.count_from_h, self.env.now)
+        for key in ("transport_cost", "expediting_cost", "rerouted", "spoiled_units"):
+            self.counts[key] = 0.0
+
     # ------------------------------------------------------------------------------ start --
     def start(self) -> None:
         self._apply_levers()
+        if self.state is not None:
+            self._apply_state(self.state)
         for customer in self.customers.values():
             times = self._order_times(customer.name)
             if times.size:
                 self.env.process(self._demand(customer.name, times))
         for wh in self.warehouses.values():
             self._stock_changed(wh)
-            self._seed_pipeline(wh)
+            if self.state is None or wh.name not in self.state.warehouses:
+                self._seed_pipeline(wh)
             if wh.periodic_h is not None:
                 self.env.process(self._periodic_review(wh))
             else:
@@ -199,11 +348,10 @@ class SupplyNetwork(System):
         """Process: the customer's orders at their pre-drawn times (simulated hours pass)."""
         env = self.env
         spec = self.customers[customer]
-        warmup = self.config.warmup
         for t in times.tolist():
             yield env.timeout(t - env.now)
             self.order(Order(customer, spec.units_per_order, t, critical=spec.critical,
-                             counted=t >= warmup), self.serving[customer])
+                             counted=t >= self.count_from_h), self.serving[customer])
 
     def _periodic_review(self, wh: Warehouse) -> Iterator:
         """Process: every R hours, order up to S."""
@@ -235,6 +383,7 @@ class SupplyNetwork(System):
             if order.counted:
                 self.counts["weighted_short_units"] += short * (
                     self.config.critical_cost_factor if order.critical else 1.0)
+                self.world.cascade.outcome(self.name, "units_short", short, element=wh.name, anywhere=True)
             self.shortages.append(self.env.now)
         if order.is_customer and self.config.unmet_demand == "lost_sales":
             order.open_units = 0
@@ -277,6 +426,7 @@ class SupplyNetwork(System):
             self._arrive(shipment)
             return
         now = self.env.now
+        shipment.eta_h = now + hours
         self.moves.append((shipment.id, label, now, now + hours))
         self.env.timeout(hours).callbacks.append(lambda _e, s=shipment: self._arrive(s))
 
@@ -304,12 +454,14 @@ class SupplyNetwork(System):
         self._review(wh)
 
     def _stock_changed(self, wh: Warehouse) -> None:
-        """Record the new stock level and publish ``<system>.<warehouse>``: 1.0 with stock, 0.0 without."""
+        """Record the new stock level; publish ``stock.<warehouse>`` and ``available.<warehouse>``."""
         self.stock_probes[wh.name].update(self.env.now, wh.on_hand)
+        publish = self.world.services.publish
+        publish(f"{self.name}.stock.{wh.name}", float(wh.on_hand))
         in_stock = wh.on_hand > 0
         if in_stock is not wh.in_stock:
             wh.in_stock = in_stock
-            self.world.services.publish(f"{self.name}.{wh.name}", 1.0 if in_stock else 0.0)
+            publish(f"{self.name}.available.{wh.name}", 1.0 if in_stock else 0.0)
 
     def _customer_backlog_changed(self, change: int) -> None:
         self._customer_backlog += change
@@ -414,7 +566,10 @@ class SupplyNetwork(System):
                       factor: float = 1.0) -> Shipment:
         self._ids += 1
         self.counts["shipments"] += 1
-        return Shipment(self._ids, units, list(path), order=order, factor=factor)
+        shipment = Shipment(self._ids, units, list(path), order=order, factor=factor)
+        if self.roles[shipment.destination] == "warehouse":
+            self.inbound[shipment.id] = shipment
+        return shipment
 
     # ---------------------------------------------------------------------------- moving --
     def ship(self, shipment: Shipment, *, first_leg_h: float | None = None) -> Iterator:
@@ -439,7 +594,9 @@ class SupplyNetwork(System):
                 yield from self._leave(at, label, shipment.units, self.lanes[label].capacity_units_per_day)
             self._depart(shipment, at, label, inside)
             hours = first_leg_h if first_leg_h is not None and i == 0 else self._leg_hours(shipment, label)
+            shipment.leg, shipment.leg_end_h = i, self.env.now + hours
             yield from self._traverse(shipment, label, hours)
+            shipment.leg_end_h = None
             at, i = nxt, i + 1
             inside = True
             if self.roles[at] == "port" and i < len(shipment.path) - 1:
@@ -456,7 +613,7 @@ class SupplyNetwork(System):
         while True:
             for where in (node, element):
                 if not outages.is_open(where, env.now):
-                    yield env.timeout(outages.reopens_at(where, env.now) - env.now)
+                    yield self._until_open(where)
             if not booked:
                 booked = True
                 ready = self._reserve(element, units, float(capacity_per_day))  # type: ignore[arg-type]
@@ -467,7 +624,8 @@ class SupplyNetwork(System):
 
     def _reserve(self, element: str, units: int, capacity_per_day: float) -> float:
         """Book ``units`` on an element's FIFO capacity (at its current share); returns when they are through."""
-        factor = self.outages.capacity_factor(element, self.env.now) or 1.0
+        factor = (self.outages.capacity_factor(element, self.env.now) or 1.0) * (
+            1.0 - self.capacity_loss.get(element, 0.0))
         start = max(self.env.now, self.free_at.get(element, 0.0))
         self.free_at[element] = start + units / (capacity_per_day * factor / 24.0)
         return self.free_at[element]
@@ -479,7 +637,7 @@ class SupplyNetwork(System):
         while remaining > 1e-9:
             now = env.now
             if not outages.is_open(element, now):
-                yield env.timeout(outages.reopens_at(element, now) - now)
+                yield self._until_open(element)
                 continue
             step = min(remaining, outages.next_closure(element, now) - now)
             self.moves.append((shipment.id, element, now, now + step))
@@ -496,10 +654,10 @@ class SupplyNetwork(System):
         if not outages.is_open(port, env.now):
             if self.reroute is not None and self._replan(shipment, i, first_mode="sea", force=True):
                 return False
-            yield env.timeout(outages.reopens_at(port, env.now) - env.now)
+            yield self._until_open(port)
         spec = self.ports[port]
         yield from self._leave(port, port, shipment.units, spec.throughput_units_per_day)
-        yield from self._traverse(shipment, port, float(spec.handling_time))
+        yield from self._traverse(shipment, port, float(spec.handling_time) + self.port_delay_h.get(port, 0.0))
         return True
 
     def _replan(self, shipment: Shipment, i: int, *, first_mode: str | None = None,
@@ -528,6 +686,9 @@ class SupplyNetwork(System):
                                         None if fixed else self._stream("lead_time", label))
         value, rng = lead
         hours = value if rng is None else draw_lead_time_h(value, rng)
+        road = self.road_h.get(label)
+        if road is not None and math.isfinite(road):
+            hours = road              # a truck on the road system's current travel time
         return hours * shipment.factor
 
     def _dispatch(self, shipment: Shipment) -> None:
@@ -542,6 +703,7 @@ class SupplyNetwork(System):
 
     def _arrive(self, shipment: Shipment) -> None:
         del self.live[shipment.id]
+        self.inbound.pop(shipment.id, None)
         where = shipment.destination
         if self.roles[where] == "warehouse":
             self.receive(self.warehouses[where], shipment)

@@ -172,6 +172,20 @@ class Outages:
         elif share > 0 and end_h > start_h:
             self._losses[element].append((start_h, end_h, share))
 
+    def close_from(self, element: str, start_h: float) -> None:
+        """Closed from ``start_h`` until further notice (:meth:`reopen`): a coupled provider failed."""
+        self._closed[element].append((start_h, math.inf))
+        self._closed[element].sort()
+
+    def reopen(self, element: str, start_h: float, end_h: float) -> None:
+        """End the open-ended closure that began at ``start_h``."""
+        windows = self._closed[element]
+        if (start_h, math.inf) in windows:
+            windows.remove((start_h, math.inf))
+            if end_h > start_h:
+                windows.append((start_h, end_h))
+                windows.sort()
+
     def windows(self, element: str) -> list[tuple[float, float]]:
         return list(self._closed.get(element, ()))
 

@@ -38,9 +38,11 @@ def network_kpis(system: "SupplyNetwork") -> dict[str, float]:
     now = system.env.now
     demand = c["demand_units"]
     lead = np.asarray(system.lead_times) if system.lead_times else np.zeros(1)
-    holding = sum(system.stock_probes[w].mean(now) * now / 24.0 * float(wh.spec.holding_cost_per_unit_day)
+    for probe in (*system.stock_probes.values(), system.backlog_probe):
+        probe.close(now)
+    holding = sum(system.stock_probes[w].area / 24.0 * float(wh.spec.holding_cost_per_unit_day)
                   for w, wh in system.warehouses.items())
-    backlog_unit_days = system.backlog_probe.mean(now) * now / 24.0
+    backlog_unit_days = system.backlog_probe.area / 24.0
     shortage = (c["weighted_short_units"] * float(cfg.shortage_cost_per_unit)
                 + backlog_unit_days * float(cfg.backorder_cost_per_unit_day))
     survive, recover = survive_and_recover_h(system.disruption_windows, system.shortages, system.cleared,
@@ -63,4 +65,5 @@ def network_kpis(system: "SupplyNetwork") -> dict[str, float]:
         "time_to_recover_h": recover,
         "rerouted_shipments": c["rerouted"],
         "mean_stock_units": sum(p.mean(now) for p in system.stock_probes.values()),
+        "spoiled_units": c["spoiled_units"],
     }

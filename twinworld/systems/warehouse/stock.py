@@ -53,7 +53,8 @@ class Order:
 class Shipment:
     """Units moving from one node to another along a path of lanes."""
 
-    __slots__ = ("id", "units", "path", "order", "factor", "rerouted", "dispatched")
+    __slots__ = ("id", "units", "path", "order", "factor", "rerouted", "dispatched", "leg", "leg_end_h",
+                 "eta_h")
 
     def __init__(self, ident: int, units: int, path: list[str], *, order: Order | None = None,
                  factor: float = 1.0) -> None:
@@ -64,6 +65,9 @@ class Shipment:
         self.factor = factor
         self.rerouted = False
         self.dispatched = False
+        self.leg = 0                        # index of the lane it is on (or about to take)
+        self.leg_end_h: float | None = None  # expected end of that lane, once under way
+        self.eta_h: float | None = None      # known arrival (direct shipments, warm starts)
 
     @property
     def origin(self) -> str:
@@ -103,6 +107,7 @@ class Warehouse:
         self.demand_per_day = 0.0
         self.reserve_units = 0.0
         self.in_stock: bool | None = None  # last published availability
+        self.storage_factor = 1.0          # share of the order-up-to level it can hold (cold storage)
 
     @property
     def position(self) -> int:
@@ -116,12 +121,12 @@ class Warehouse:
 
     def order_quantity(self) -> int:
         """Units to order now under continuous review (0 if the position is above ``s``)."""
-        if self.periodic_h is not None or self.position > self.s:
+        if self.periodic_h is not None or self.position > self.s * self.storage_factor:
             return 0
-        return max(0, math.ceil(self.S - self.position - 1e-9))
+        return max(0, math.ceil(self.S * self.storage_factor - self.position - 1e-9))
 
     def periodic_quantity(self) -> int:
-        return max(0, math.ceil(self.S - self.position - 1e-9))
+        return max(0, math.ceil(self.S * self.storage_factor - self.position - 1e-9))
 
     def is_short(self) -> bool:
         """Backorders are open, or stock is below half the reorder point (eating safety stock)."""

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from twinworld.params import duration, param
-from twinworld.systems.base import StrategyConfig
+from twinworld.errors import Problem
+from twinworld.systems.base import StrategyConfig, SystemConfig, element_field
 
 __all__ = ["Reroute", "Expedite", "SafetyStock", "DualSourcing", "PriorityAllocation", "STRATEGIES"]
 
@@ -37,7 +38,7 @@ class Expedite(StrategyConfig):
     when: Literal["short", "always"] = Field(
         "short", description="short: only orders placed while the warehouse has backorders or "
                              "its stock is below half its reorder point")
-    warehouses: list[str] | None = Field(None, description="where; empty = every warehouse")
+    warehouses: list[str] | None = element_field("warehouse", description="where; empty = every warehouse")
 
 
 class SafetyStock(StrategyConfig):
@@ -45,7 +46,7 @@ class SafetyStock(StrategyConfig):
 
     kind: Literal["safety_stock"]
     extra_days: param(ge=0) = Field(3.0, description="days of mean demand added to s and S")  # type: ignore[valid-type]
-    warehouses: list[str] | None = Field(None, description="where; empty = every warehouse")
+    warehouses: list[str] | None = element_field("warehouse", description="where; empty = every warehouse")
 
 
 class DualSourcing(StrategyConfig):
@@ -55,7 +56,15 @@ class DualSourcing(StrategyConfig):
     secondary_share: param(ge=0, le=1) = Field(0.3, description="share of each order to the second source")  # type: ignore[valid-type]
     switch_when_unavailable: bool = Field(True, description="order all from the other source while "
                                                             "one is failed or cut off")
-    warehouses: list[str] | None = Field(None, description="where; empty = every warehouse with two sources")
+    warehouses: list[str] | None = element_field("warehouse",
+                                                 description="where; empty = every warehouse with two sources")
+
+    def check(self, system: SystemConfig) -> list[Problem]:
+        chosen = [w for w in getattr(system, "warehouses", []) if self.warehouses is None or w.name in self.warehouses]
+        if chosen and not any(len(w.sources) > 1 for w in chosen):
+            return [Problem("dual_sourcing needs a warehouse with two sources", "",
+                            valid="give a warehouse `sources: [primary, secondary]`")]
+        return []
 
 
 class PriorityAllocation(StrategyConfig):
