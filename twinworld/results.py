@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twinworld.errors import SweepError
+from twinworld.feeds.safe_files import describe_error
 from twinworld.systems.base import Direction
 
 if TYPE_CHECKING:
@@ -176,13 +178,24 @@ def order_columns(names: Iterable[str]) -> list[str]:
     return base + params + kpis + cascades + [n for n in names if n not in known]
 
 
+def _read_part(part: Path) -> pa.Table | None:
+    """One part file; a damaged one is a SweepError naming it (never a raw pyarrow traceback)."""
+    try:
+        return pq.read_table(part)
+    except FileNotFoundError:  # compacted away by a sweep running now: its rows are in a newer part
+        return None
+    except Exception as err:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ... on damage
+        raise SweepError(f"{part}: damaged results file ({describe_error(err)}); run the sweep again "
+                         f"into {part.parent.parent} to set it aside and compute its runs again") from err
+
+
 def read_runs(parts: Iterable[str | Path]) -> pd.DataFrame:
     """The rows of these Parquet parts, one per run id (the newest part wins), ordered by run id.
 
     Parts are read oldest first (the order given); columns missing from older parts are filled
     with nulls. With no parts, an empty frame with the base columns.
     """
-    tables = [pq.read_table(p) for p in parts]
+    tables = [table for table in (_read_part(Path(p)) for p in parts) if table is not None]
     if not tables:
         return pd.DataFrame({name: pd.Series(dtype=t.to_pandas_dtype()) for name, t in BASE_COLUMNS})
     frame = pa.concat_tables(tables, promote_options="default").to_pandas()

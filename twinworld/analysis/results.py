@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from twinworld.errors import SweepError
+from twinworld.feeds.safe_files import describe_error
 from twinworld.results import (KPI_PREFIX, PARAM_PREFIX, KpiDefinition, definitions_from_manifest,
                                kpi_name, read_runs)
 from twinworld.scenario.model import RankingSettings
@@ -152,8 +153,8 @@ def load_results(directory: str | Path) -> SweepResults:
     if manifest_file.exists():
         try:
             manifest = json.loads(manifest_file.read_text())
-        except json.JSONDecodeError as err:
-            raise SweepError(f"{manifest_file}: not valid JSON ({err})") from err
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise SweepError(f"{manifest_file}: not a readable JSON manifest ({describe_error(err)})") from err
     runs = read_runs(files)   # a resumed sweep may have re-written a run: the newest copy wins
     _check_columns(runs, str(results_dir))
     return _from_runs(runs, manifest, path=directory)

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from twinworld.cli.app import console
+from twinworld.cli.options import writing
 from twinworld.errors import SweepError
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def rank(
     if show_sensitivity and ranking.results is not None and ranking.results.parameters:
         print_sensitivity(ranking.results, ranking.primary)
     if csv is not None:
-        ranking.table.to_csv(csv)
+        writing(csv, ranking.table.to_csv)
         console.print(f"wrote {csv}")
 
 
@@ -236,7 +237,8 @@ def report(
         loaded = load_optimization(optimization)
     ranking = rank_results(directory, RankOptions(primary=primary, risk=risk, pareto_kpis=_kpi_list(pareto),
                                                   failure=failure))
-    path = write_report(ranking, output, title=title, sensitivity=show_sensitivity, optimization=loaded)
+    path = writing(output, lambda target: write_report(ranking, target, title=title, sensitivity=show_sensitivity,
+                                                       optimization=loaded))
     console.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     console.print(ranking.recommendation, highlight=False, soft_wrap=True)
 

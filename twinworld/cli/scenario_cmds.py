@@ -12,12 +12,21 @@ import typer
 from rich.table import Table
 
 from twinworld.cli.app import console
+from twinworld.cli.options import (
+    allow_large_option,
+    data_root_option,
+    load,
+    make_folder,
+    writing,
+)
 from twinworld.errors import ScenarioError
 from twinworld.experiments.run import run as run_one
-from twinworld.scenario.loader import load_scenario
+from twinworld.limits import MAX_RUN_EVENTS, MAX_SEED
 from twinworld.results import KpiDefinition, kpi_definitions
+from twinworld.scenario.loader import load_scenario
 from twinworld.scenario.schema import scenario_json_schema
 from twinworld.scenario.uncertain import sample_values, uncertainties
+from twinworld.scenario.workload import estimate_run
 from twinworld.units import format_hours
 
 __all__ = ["register"]
@@ -56,15 +65,20 @@ def _kpi_table(results: dict[str, dict[str, float]], kpis: list[str], title: str
 def run(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     strategy: str = typer.Option("all", "--strategy", "-s", help="A strategy name, or 'all'."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Run seed (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED,
+                                       help="Run seed (default: the scenario's)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write kpis.csv, kpis.parquet and detail tables here."),
     overrides: list[str] = typer.Option([], "--set", help=_SET_HELP),
+    data_root: list[Path] = data_root_option(),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Run one sampled scenario under each strategy and print the KPIs side by side.
 
     Every strategy sees the same sampled disruption and the same patients (common random numbers).
     """
-    loaded = load_scenario(scenario, overrides=overrides)
+    loaded = load(scenario, overrides=overrides, data_root=data_root, allow_large=allow_large)
+    if out is not None:
+        make_folder(out)  # before the runs: an unusable --out fails fast
     names = list(loaded.strategies) if strategy == "all" else [strategy]
     unknown = [n for n in names if n not in loaded.strategies]
     if unknown:
@@ -117,24 +131,26 @@ def _print_cascades(detail: dict) -> None:
 
 
 def _write_outputs(out: Path, detail: dict, values: dict[str, float]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     frame = pd.DataFrame([r.row() for r in detail.values()])
-    frame.to_csv(out / "kpis.csv", index=False)
-    frame.to_parquet(out / "kpis.parquet", index=False)
+    writing(out / "kpis.csv", lambda path: frame.to_csv(path, index=False))
+    writing(out / "kpis.parquet", lambda path: frame.to_parquet(path, index=False))
     for name, result in detail.items():
         for table_name, table in result.tables.items():
-            table.to_csv(out / f"{name}.{table_name}.csv", index=False)
+            writing(out / f"{name}.{table_name}.csv", lambda path, t=table: t.to_csv(path, index=False))
         if len(result.cascade):
-            result.cascade.to_csv(out / f"{name}.cascade.csv", index=False)
+            writing(out / f"{name}.cascade.csv", lambda path, t=result.cascade: t.to_csv(path, index=False))
     console.print(f"wrote {out / 'kpis.csv'}, {out / 'kpis.parquet'} and detail tables")
 
 
 def validate(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     overrides: list[str] = typer.Option([], "--set", help=_SET_HELP),
+    data_root: list[Path] = data_root_option(),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Check a scenario file; print a summary, or every problem with file:line:column (exit 2)."""
-    loaded = load_scenario(scenario, overrides=overrides)
+    loaded = load(scenario, overrides=overrides, data_root=data_root, allow_large=allow_large)
     uncertain = uncertainties(loaded)
     console.print(f"[green]ok[/] {scenario}: {loaded.name!r}")
     console.print(f"  horizon {format_hours(loaded.horizon)}, systems: "
@@ -144,6 +160,9 @@ def validate(
     console.print(f"  strategies: {', '.join(loaded.strategies)}")
     console.print(f"  sweep: {loaded.sweep.scenarios} scenario(s) x {len(loaded.strategies)} strategies "
                   f"x {loaded.sweep.replications} replication(s), design {loaded.sweep.design}")
+    size = estimate_run(loaded)
+    console.print(f"  largest run: about {size.events:.2g} events (strategy {size.strategy}; "
+                  f"limit {MAX_RUN_EVENTS:.0e})")
 
 
 def schema(
@@ -154,7 +173,7 @@ def schema(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text)
+        writing(output, lambda path: path.write_text(text))
         console.print(f"wrote {output}")
 
 

@@ -8,10 +8,11 @@ from typing import List, Optional
 import typer
 
 from twinworld.cli.app import console
+from twinworld.cli.options import allow_large_option, data_root_option, load
+from twinworld.errors import SweepError
 from twinworld.experiments.executors import EXECUTORS, ExecutorOptions, SlurmOptions
 from twinworld.experiments.sweep import SweepOptions
 from twinworld.experiments.sweep import sweep as run_sweep
-from twinworld.scenario.loader import load_scenario
 
 __all__ = ["register"]
 
@@ -46,9 +47,17 @@ def sweep(
                                             help="Slurm: network interface for workers (lo on one machine)."),
     overrides: List[str] = typer.Option([], "--set", help="Edit a field first, e.g. --set seed=3."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    data_root: List[Path] = data_root_option(),
+    allow_large: bool = allow_large_option(),
 ) -> None:
-    """Sweep a scenario: samples x strategies x replications into a Parquet dataset (resumable)."""
-    loaded = load_scenario(scenario, overrides=overrides)
+    """Sweep a scenario: samples x strategies x replications into a Parquet dataset (resumable).
+
+    One sweep at a time writes to a folder (a second one exits 2); a damaged results file is set
+    aside in OUT/quarantine and its runs are computed again.
+    """
+    if executor not in EXECUTORS:
+        raise SweepError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    loaded = load(scenario, overrides=overrides, data_root=data_root, allow_large=allow_large)
     slurm = SlurmOptions(queue=queue, cores=cores, memory=memory, walltime=walltime, jobs=jobs,
                          interface=interface) if executor == "slurm" else None
     done = run_sweep(loaded, out,
@@ -58,6 +67,8 @@ def sweep(
                      executor=ExecutorOptions(executor, workers=workers, scheduler=scheduler, slurm=slurm))
     console.print(f"{done.runs:,} run(s) in {out} ({done.computed:,} computed now, {done.wall_s:.1f} s); "
                   + (f"[red]{done.failed:,} failed[/] (see the error column)" if done.failed else "none failed"))
+    for note in done.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     results = out / "results"
     console.print(f"[dim]read it: pandas.read_parquet('{results}')  or  duckdb.sql(\"SELECT strategy, "
                   f"count(*) FROM '{results}/*.parquet' GROUP BY strategy\")[/]", highlight=False)

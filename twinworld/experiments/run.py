@@ -10,6 +10,7 @@ import pandas as pd
 
 from twinworld.core.world import World
 from twinworld.errors import ScenarioError
+from twinworld.limits import MAX_SEED
 from twinworld.results import RunResult, merge_kpis
 from twinworld.scenario.registry import Registry
 from twinworld.scenario.uncertain import is_resolved, resolve, sample_values
@@ -113,6 +114,8 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
     True
     """
     seed = scenario.seed if seed is None else int(seed)
+    if not 0 <= seed <= MAX_SEED:
+        raise ScenarioError.single(f"must be a whole number from 0 to {MAX_SEED}; got {seed}", path="seed")
     started = time.perf_counter()
     if is_resolved(scenario):
         values, resolved = values or {}, scenario

@@ -52,9 +52,13 @@ COUPLING_KINDS = ("power", "road_travel", "port_supply", "supply", "casualties",
 
 
 class Frozen(BaseModel):
-    """Base of every scenario model: immutable, and unknown fields are errors (typos caught)."""
+    """Base of every scenario model: immutable, and unknown fields are errors (typos caught).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+    Non-finite numbers (NaN, infinity) are refused in every float field: NaN passes every ``>=``
+    check, so a bound alone would let it through.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False, allow_inf_nan=False)
 
 
 class SystemConfig(Frozen):
@@ -411,6 +415,10 @@ class SystemPlugin:
         "strategies": {name: lever}}``: a small working use of the system (as system ``name``)
         with every disruption and strategy kind, which the contract test (``tests/contract``) runs
         for every registered plugin.
+    estimate_events
+        ``estimate_events(config, horizon_h, disruptions, levers) -> float``: an upper-end guess
+        of the events one run processes under one strategy's ``levers`` (see
+        :mod:`twinworld.scenario.workload`); runs above the limit are refused at load time.
     """
 
     kind: str
@@ -429,6 +437,7 @@ class SystemPlugin:
     prepare: Callable[[Any, Any], Any] | None = None
     example: Callable[[], Mapping[str, Any]] | None = None
     locations: Callable[[Any], Mapping[str, tuple[float, float]]] = _no_locations
+    estimate_events: Callable[[Any, float, tuple[Any, ...], tuple[Any, ...]], float] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
