@@ -32,6 +32,9 @@ BAD_VALUES = [
     (["rank", "some/folder", "--confidence", "high"], "'--confidence'"),
     (["report", "some/folder", "--output"], "requires an argument"),
     (["twin", "scenarios/hospital_surge.yaml", "--samples", "1"], "'--samples'"),
+    (["optimize", "scenarios/hospital_surge.yaml"], "'--out'"),
+    (["optimize", "scenarios/hospital_surge.yaml", "--out", "x", "--generations", "lots"], "'--generations'"),
+    (["dashboard", "--port", "abc"], "'--port'"),
     (["nosuchcommand"], "No such command"),
 ]
 
@@ -52,7 +55,7 @@ def _one_line_usage_error(result, phrase: str) -> None:
 
 
 def test_every_command_is_covered() -> None:
-    assert {"run", "validate", "schema", "sweep", "rank", "report", "twin"} <= set(COMMANDS)
+    assert {"run", "validate", "schema", "sweep", "rank", "report", "twin", "optimize", "dashboard"} <= set(COMMANDS)
     assert {name for args, _ in BAD_VALUES for name in args[:1]} >= set(COMMANDS)
 
 

@@ -122,7 +122,8 @@ def _save(result: Any, name: str, candidate: str | None, path: Path | None, over
     ranking = rank_on_fresh_scenarios(saved.path, name, result.folder / f"validation-{name}",
                                       search_seed=seed, scenarios=count, design=search.design,
                                       replications=search.replications, options=evaluation,
-                                      registry=result.scenario.registry, overrides=overrides)
+                                      registry=result.scenario.registry, overrides=overrides,
+                                      data_roots=saved.data_roots)
     print_ranking(ranking)
 
 
