@@ -22,7 +22,8 @@ patients turned away becomes data.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from twinworld.systems.base import target_element, target_system
 

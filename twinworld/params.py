@@ -19,8 +19,9 @@ Supported forms (``a``, ``b`` ... numbers, or durations for duration fields)::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema

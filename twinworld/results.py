@@ -14,9 +14,10 @@ of Parquet parts (the newest copy of a run id wins).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -184,7 +185,7 @@ def _read_part(part: Path) -> pa.Table | None:
         return pq.read_table(part)
     except FileNotFoundError:  # compacted away by a sweep running now: its rows are in a newer part
         return None
-    except Exception as err:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ... on damage
+    except Exception as err:
         raise SweepError(f"{part}: damaged results file ({describe_error(err)}); run the sweep again "
                          f"into {part.parent.parent} to set it aside and compute its runs again") from err
 

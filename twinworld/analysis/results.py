@@ -8,17 +8,17 @@ pair every strategy saw the same sampled parameters and the same random numbers.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from twinworld.errors import SweepError
 from twinworld.feeds.safe_files import describe_error
-from twinworld.results import (KPI_PREFIX, PARAM_PREFIX, KpiDefinition, definitions_from_manifest,
-                               kpi_name, read_runs)
+from twinworld.results import KPI_PREFIX, PARAM_PREFIX, KpiDefinition, definitions_from_manifest, kpi_name, read_runs
 from twinworld.scenario.model import RankingSettings
 
 __all__ = ["SweepResults", "load_results", "as_results", "BLOCK", "KPI_PREFIX", "PARAM_PREFIX"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 import typer
@@ -23,7 +22,6 @@ from twinworld.errors import ScenarioError
 from twinworld.experiments.run import run as run_one
 from twinworld.limits import MAX_RUN_EVENTS, MAX_SEED
 from twinworld.results import KpiDefinition, kpi_definitions
-from twinworld.scenario.loader import load_scenario
 from twinworld.scenario.schema import scenario_json_schema
 from twinworld.scenario.uncertain import sample_values, uncertainties
 from twinworld.scenario.workload import estimate_run
@@ -65,9 +63,9 @@ def _kpi_table(results: dict[str, dict[str, float]], kpis: list[str], title: str
 def run(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     strategy: str = typer.Option("all", "--strategy", "-s", help="A strategy name, or 'all'."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED,
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED,
                                        help="Run seed (default: the scenario's)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write kpis.csv, kpis.parquet and detail tables here."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write kpis.csv, kpis.parquet and detail tables here."),
     overrides: list[str] = typer.Option([], "--set", help=_SET_HELP),
     data_root: list[Path] = data_root_option(),
     allow_large: bool = allow_large_option(),
@@ -166,7 +164,7 @@ def validate(
 
 
 def schema(
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
 ) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
     text = json.dumps(scenario_json_schema(), indent=2, sort_keys=True) + "\n"

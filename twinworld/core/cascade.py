@@ -14,8 +14,8 @@ fault end in patients turned away?".
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["CascadeLog", "CascadeEvent"]
 

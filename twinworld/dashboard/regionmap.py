@@ -9,8 +9,9 @@ sites lack coordinates is drawn as a schematic in a panel of its own. The result
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

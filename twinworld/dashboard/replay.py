@@ -10,8 +10,9 @@ their order.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,10 +140,10 @@ def _paint_port(replay: Replay, system: str, time_h: float, state: MapState) -> 
     closed = replay.level(f"{system}.open", time_h) < 0.5
     berths = max(1, int(table["berths_occupied"].max()))
     state.stress[(system, "port")] = 1.0 if closed else float(min(1.0, row["anchorage"] / (2.0 * berths)))
-    state.notes[(system, "port")] = ((("<b>CLOSED</b><br>" if closed else "") +
+    state.notes[(system, "port")] = (("<b>CLOSED</b><br>" if closed else "") +
                                       f"<b>{int(row['anchorage'])} vessel(s) waiting</b> at anchorage, "
                                       f"{int(row['berths_occupied'])} berth(s) busy<br>"
-                                      f"yard {row['yard_teu']:,.0f} TEU"))
+                                      f"yard {row['yard_teu']:,.0f} TEU")
 
 
 def _paint_supply(replay: Replay, system: str, time_h: float, state: MapState) -> None:

@@ -141,7 +141,7 @@ def check_part(path: Path) -> str | None:
     """Why the part file ``path`` is damaged, or None when it reads back completely."""
     try:
         table = pq.read_table(path, page_checksum_verification=True)
-    except Exception as err:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ... on damage
+    except Exception as err:
         return describe_error(err)
     missing = [c for c in REQUIRED_PART_COLUMNS if c not in table.column_names]
     if missing:

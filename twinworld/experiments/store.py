@@ -23,8 +23,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Self, Sequence
+from typing import Any, Self
 
 import pandas as pd
 import pyarrow as pa
@@ -33,7 +34,15 @@ import pyarrow.parquet as pq
 from twinworld.errors import OutputError, SweepError, output_error
 from twinworld.experiments.integrity import FolderLock, check_part, quarantine, write_durable
 from twinworld.feeds.safe_files import describe_error
-from twinworld.results import BASE_COLUMNS, CASCADE_PREFIX, KPI_PREFIX, kpi_column, order_columns, param_column, read_runs
+from twinworld.results import (
+    BASE_COLUMNS,
+    CASCADE_PREFIX,
+    KPI_PREFIX,
+    kpi_column,
+    order_columns,
+    param_column,
+    read_runs,
+)
 
 __all__ = ["ResultStore", "BatchWriter", "BASE_COLUMNS", "MANIFEST_VERSION"]
 

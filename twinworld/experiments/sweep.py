@@ -14,10 +14,11 @@ import json
 import math
 import time
 from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -25,12 +26,20 @@ from pydantic import BaseModel
 
 from twinworld.errors import OutputError, SweepError
 from twinworld.experiments.design import Design, make_design, run_seed
-from twinworld.experiments.executors import (Chunk, Executor, ExecutorOptions, Outcome, Point,
-                                             SlurmOptions, make_executor, pack_scenario)
+from twinworld.experiments.executors import (
+    Chunk,
+    Executor,
+    ExecutorOptions,
+    Outcome,
+    Point,
+    SlurmOptions,
+    make_executor,
+    pack_scenario,
+)
 from twinworld.experiments.progress import SweepProgress
 from twinworld.experiments.store import MANIFEST_VERSION, BatchWriter, ResultStore
 from twinworld.params import Dist
-from twinworld.results import (KpiDefinition, definitions_to_manifest, failed_row, kpi_definitions)
+from twinworld.results import KpiDefinition, definitions_to_manifest, failed_row, kpi_definitions
 
 __all__ = ["sweep", "SweepOptions", "SweepRun", "ExecutorOptions", "SlurmOptions"]
 
@@ -301,7 +310,7 @@ def _short(name: str, width: int = 24) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # -------------------------------------------------------------------------------- driver --

@@ -19,9 +19,10 @@ import json
 import logging
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -123,7 +124,7 @@ def _pandapower() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pandapower
-            import pandapower.networks  # noqa: F401
+            import pandapower.networks
     except ImportError as err:
         raise FeedError("grid cases are read with pandapower, which is not installed: "
                         "pip install 'twinworld[grid]'") from err
@@ -174,8 +175,7 @@ def pandapower_net(source: str | Path) -> Any:
             if suffix == ".json":
                 net = pp.from_json(str(path))
             else:
-                from pandapower.converter.matpower.from_mpc import (_change_ppc_TAP_value,
-                                                                     from_mpc)
+                from pandapower.converter.matpower.from_mpc import _change_ppc_TAP_value, from_mpc
                 from pandapower.converter.pypower.from_ppc import from_ppc
                 if suffix == ".mat":
                     net = from_mpc(str(path))

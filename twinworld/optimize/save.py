@@ -8,10 +8,11 @@ played no part in choosing it, gives an honest comparison.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import yaml
@@ -74,7 +75,7 @@ def save_strategy(result: OptimizeResult, name: str, *, candidate: str | None = 
         raise OptimizeError(f"{target} exists; choose another path or allow overwriting it")
     if source is not None and target.resolve() == source.resolve() and not overwrite:
         raise OptimizeError(f"will not overwrite the scenario file {source} itself")
-    note = (f"found by `twinworld optimize` ({key}, {datetime.now(timezone.utc):%Y-%m-%d}): "
+    note = (f"found by `twinworld optimize` ({key}, {datetime.now(UTC):%Y-%m-%d}): "
             + ", ".join(f"{k}={v}" for k, v in values.items()))
     text = source.read_text(encoding="utf-8") if source else ""
     target.write_text(_with_strategy(text, name, parts, note, source, target), encoding="utf-8")

@@ -12,16 +12,31 @@ import difflib
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, SerializationInfo,
-                      SerializeAsAny, ValidationInfo, WithJsonSchema, field_validator)
+from pydantic import (
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    SerializationInfo,
+    SerializeAsAny,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
-from twinworld.limits import (MAX_COUPLINGS, MAX_DISRUPTIONS, MAX_HORIZON_H, MAX_REPLICATIONS,
-                              MAX_SEED, MAX_STRATEGIES, MAX_SWEEP_SCENARIOS)
+from twinworld.limits import (
+    MAX_COUPLINGS,
+    MAX_DISRUPTIONS,
+    MAX_HORIZON_H,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    MAX_STRATEGIES,
+    MAX_SWEEP_SCENARIOS,
+)
 from twinworld.params import Dist, Duration, duration, fixed_duration, param
 from twinworld.scenario.levers import LeverSettings
 from twinworld.scenario.registry import Registry, default_registry
-from twinworld.systems.base import (DisruptionConfig, Frozen, StrategyConfig, SystemConfig,
-                                    target_system)
+from twinworld.systems.base import DisruptionConfig, Frozen, StrategyConfig, SystemConfig, target_system
 
 __all__ = ["Scenario", "SweepSettings", "RankingSettings", "Coupling", "Constraint",
            "registry_of"]

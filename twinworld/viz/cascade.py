@@ -9,7 +9,7 @@ reads left to right and down the lanes.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,13 +78,13 @@ def cascade_timeline(events: pd.DataFrame, *, title: str = "", systems: Sequence
 
 
 def _label(event: object) -> str:
-    what, system = getattr(event, "what"), getattr(event, "system")
+    what, system = event.what, event.system
     if what == "disruption":
-        return str(getattr(event, "detail")).split(" (")[0]
-    element = str(getattr(event, "element") or system).removeprefix(f"{system}.")
+        return str(event.detail).split(" (")[0]
+    element = str(event.element or system).removeprefix(f"{system}.")
     if what == "degraded":
-        return f"{element} {str(getattr(event, 'detail')).split(' capacity')[0]}"
-    return f"{element} {getattr(event, 'detail')}"
+        return f"{element} {str(event.detail).split(' capacity')[0]}"
+    return f"{element} {event.detail}"
 
 
 def cascade_counts(runs: pd.DataFrame) -> pd.DataFrame:

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from twinworld.analysis.ranking import RankOptions, Ranking, rank
+from twinworld.analysis.ranking import Ranking, RankOptions, rank
 from twinworld.errors import TwinworldError
 from twinworld.results import CASCADE_PREFIX, KPI_PREFIX, PARAM_PREFIX
 from twinworld.viz.cascade import cascade_counts, cascade_timeline
 from twinworld.viz.decision import pareto_figure, sensitivity_figure
-from twinworld.viz.figures import (discovery_scatter, figure_png, kpi_distributions, ranking_intervals,
-                                   regret_cdf)
+from twinworld.viz.figures import discovery_scatter, figure_png, kpi_distributions, ranking_intervals, regret_cdf
 
 __all__ = ["report_html", "write_report", "report_figures"]
 
@@ -171,7 +170,7 @@ def report_html(r: Ranking, *, title: str | None = None, sensitivity: bool = Tru
     if optimization is not None:
         parts += _pareto_html(optimization, figures["pareto"])
     parts += ["<h2>Every KPI</h2>", _summary_table(r),
-              f"<p><small>Made by twinworld on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. "
+              f"<p><small>Made by twinworld on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
               f"Paired comparisons over common random numbers; p-values Holm-corrected.</small></p>",
               "</body></html>"]
     return "\n".join(parts)

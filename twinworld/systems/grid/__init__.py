@@ -7,8 +7,8 @@ from typing import Any
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import Consumes, Service, SystemPlugin
 from twinworld.systems.grid.config import PowerGridConfig
-from twinworld.systems.grid.example import example
 from twinworld.systems.grid.disruptions import DISRUPTIONS
+from twinworld.systems.grid.example import example
 from twinworld.systems.grid.kpis import KPIS
 from twinworld.systems.grid.model import STREAMS, PowerGrid
 from twinworld.systems.grid.state import GridState

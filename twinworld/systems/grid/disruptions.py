@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-
 from pydantic import Field, model_validator
 
+from twinworld.errors import Problem
 from twinworld.limits import MAX_LIST_ITEMS, MAX_MULTIPLIER, MAX_RANDOM_OUTAGES
 from twinworld.params import duration, param
-from twinworld.errors import Problem
 from twinworld.systems.base import SYSTEM, DisruptionConfig, SystemConfig, element_field
 
 __all__ = ["LineOutage", "GeneratorTrip", "SubstationLoss", "HeatwaveLoad", "Flood", "DISRUPTIONS"]
