@@ -156,6 +156,10 @@ def validate(
     console.print(f"  {len(loaded.disruptions)} disruption(s), {len(uncertain)} uncertain parameter(s): "
                   + (", ".join(uncertain) or "none"))
     console.print(f"  strategies: {', '.join(loaded.strategies)}")
+    if loaded.couplings:
+        console.print(f"  {len(loaded.couplings)} coupling(s), as linked: "
+                      + "; ".join(f"{c.consumer} <- {c.provider} ({c.kind})" for c in loaded.couplings),
+                      highlight=False)
     console.print(f"  sweep: {loaded.sweep.scenarios} scenario(s) x {len(loaded.strategies)} strategies "
                   f"x {loaded.sweep.replications} replication(s), design {loaded.sweep.design}")
     size = estimate_run(loaded)
