@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twinworld.analysis.ranking import RankOptions, Ranking, rank
+from twinworld.analysis.ranking import Ranking, RankOptions, rank
 from twinworld.errors import ScenarioError, TwinworldError
 from twinworld.experiments.executors import ExecutorOptions, SlurmOptions
 from twinworld.experiments.run import RunResult, run

@@ -22,7 +22,8 @@ patients turned away becomes data.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from twinworld.systems.base import target_element, target_system
 
@@ -53,7 +54,7 @@ class CouplingLink:
         self.degraded = False
         self.level = 1.0
         self._event: int | None = None   # the consumer's degradation in the cascade log
-        world.services.subscribe(provider, self.changed)
+        world.services.subscribe(provider, self.changed, level=True)
 
     @property
     def where(self) -> str:
@@ -92,7 +93,7 @@ class CouplingLink:
         if self._event is not None:
             log.deactivate(self.consumer.name, self.element, self._event)
         self._event = log.record(self.world.now, self.consumer.name, self.element, "degraded",
-                                 f"-{share:.0%} capacity ({self.kind}, after {self.backup_h:g} h of buffer)",
+                                 f"-{share:.0%} capacity ({self.kind}, after {self.backup_h:.1f} h of buffer)",
                                  cause)
         log.activate(self.consumer.name, self.element, self._event)
         self.consumer.degrade(self.element, share, cause=self.cause, kind=self.kind)

@@ -14,14 +14,17 @@ of Parquet parts (the newest copy of a run id wins).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twinworld.errors import SweepError
+from twinworld.feeds.safe_files import describe_error
 from twinworld.systems.base import Direction
 
 if TYPE_CHECKING:
@@ -136,6 +139,8 @@ class RunResult:
     wall_s: float = 0.0
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     cascades: dict[str, float] = field(default_factory=dict)
+    cascade: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Every cascade event of the run (id, time_h, system, element, what, detail, cause)."""
 
     def row(self, **base: Any) -> dict[str, Any]:
         """The stored row: ``base`` columns (run id, sample index ...), ``param.*``, ``kpi.*``,
@@ -174,13 +179,24 @@ def order_columns(names: Iterable[str]) -> list[str]:
     return base + params + kpis + cascades + [n for n in names if n not in known]
 
 
+def _read_part(part: Path) -> pa.Table | None:
+    """One part file; a damaged one is a SweepError naming it (never a raw pyarrow traceback)."""
+    try:
+        return pq.read_table(part)
+    except FileNotFoundError:  # compacted away by a sweep running now: its rows are in a newer part
+        return None
+    except Exception as err:
+        raise SweepError(f"{part}: damaged results file ({describe_error(err)}); run the sweep again "
+                         f"into {part.parent.parent} to set it aside and compute its runs again") from err
+
+
 def read_runs(parts: Iterable[str | Path]) -> pd.DataFrame:
     """The rows of these Parquet parts, one per run id (the newest part wins), ordered by run id.
 
     Parts are read oldest first (the order given); columns missing from older parts are filled
     with nulls. With no parts, an empty frame with the base columns.
     """
-    tables = [pq.read_table(p) for p in parts]
+    tables = [table for table in (_read_part(Path(p)) for p in parts) if table is not None]
     if not tables:
         return pd.DataFrame({name: pd.Series(dtype=t.to_pandas_dtype()) for name, t in BASE_COLUMNS})
     frame = pa.concat_tables(tables, promote_options="default").to_pandas()

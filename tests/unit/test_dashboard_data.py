@@ -313,3 +313,25 @@ def test_summary_equals_the_ranking_codes_summary(sweep, runs) -> None:
     for column in ("mean", "median", "p90", "cvar", "mean_regret", "max_regret", "p_best"):
         np.testing.assert_allclose(got[column], oracle[column].reindex(got.index), rtol=1e-9, err_msg=column)
     assert got["runs"].tolist() == [599] * 3        # the blocks where every strategy finished
+
+
+def test_flagship_map_and_replay_draw_the_declared_cause_chains() -> None:
+    import twinworld
+    from twinworld.dashboard.events import cause_links
+    from twinworld.dashboard.regionmap import region_map
+    from twinworld.dashboard.replay import replay_run
+
+    scenario = twinworld.load_scenario(ROOT / "scenarios" / "regional_storm.yaml")
+    counts = region_map(scenario).counts()
+    assert counts["hospital"] == 5 and counts["port"] == 1 and counts["bus"] == 118
+    replay = replay_run(scenario, "baseline", seed=3, frames=24)
+    assert replay.kpis == twinworld.run(scenario, "baseline", seed=3).kpis
+    timeline = replay.timeline
+    assert {"id", "cause_id"} <= set(timeline.columns) and (timeline["kind"] == "degraded").any()
+    links = cause_links(timeline)
+    by_row = timeline.reset_index(drop=True)
+    for cause, effect in links:             # exact: every link is a declared cause, earlier or simultaneous
+        assert by_row.loc[effect, "cause_id"] == by_row.loc[cause, "id"]
+        assert by_row.loc[cause, "time_h"] <= by_row.loc[effect, "time_h"]
+    degraded = by_row.index[by_row["kind"] == "degraded"]
+    assert all(any(e == row for _, e in links) for row in degraded)   # each degradation drawn with its cause

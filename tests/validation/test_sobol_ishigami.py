@@ -28,7 +28,8 @@ def test_analytic_values_are_the_published_ones():
 def test_sobol_design_sweep_recovers_ishigami_indices(tmp_path):
     registry = ishigami_registry()
     scenario = twinworld.load_scenario(ishigami_scenario(1000), registry=registry)
-    runs = twinworld.sweep(scenario, tmp_path / "sobol", executor="inprocess", progress=False)
+    runs = twinworld.sweep(scenario, tmp_path / "sobol", twinworld.SweepOptions(progress=False),
+                           executor=twinworld.ExecutorOptions(kind="inprocess")).table()
     assert len(runs) == 1024 * 5  # N rounded up to 2^10, x (D + 2)
     table = sobol_indices(tmp_path / "sobol", strategy="baseline", kpi="y")
     s1, st = analytic_indices()
@@ -61,7 +62,8 @@ def test_intervals_cover_the_truth_across_seeds():
 def test_sobol_needs_the_sobol_design(tmp_path):
     scenario = twinworld.load_scenario({**ishigami_scenario(8), "sweep": {"scenarios": 20, "design": "lhs"}},
                                        registry=ishigami_registry())
-    twinworld.sweep(scenario, tmp_path / "lhs", executor="inprocess", progress=False)
+    twinworld.sweep(scenario, tmp_path / "lhs", twinworld.SweepOptions(progress=False),
+                    executor=twinworld.ExecutorOptions(kind="inprocess"))
     with pytest.raises(SweepError, match="need a sweep with the sobol design"):
         sobol_indices(tmp_path / "lhs", strategy="baseline", kpi="y")
     scores = sensitivity(tmp_path / "lhs", kpi="y")

@@ -6,7 +6,7 @@
 """
 
 from twinworld.analysis.discovery import Box, Finding, discover, prim
-from twinworld.analysis.ranking import RankOptions, Ranking, rank
+from twinworld.analysis.ranking import Ranking, RankOptions, rank
 from twinworld.analysis.results import SweepResults, load_results
 from twinworld.analysis.selection import SelectionResult, kn_select, select_until_confident
 from twinworld.analysis.sensitivity import Sensitivity, feature_scores, sensitivity, sobol_indices

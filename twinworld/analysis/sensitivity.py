@@ -14,8 +14,8 @@ parameter's effect (it lowers every index instead).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

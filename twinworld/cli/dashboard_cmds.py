@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -13,13 +12,13 @@ __all__ = ["register"]
 
 
 def dashboard(
-    sweeps: Optional[List[Path]] = typer.Argument(None, help="Sweep folders (written by twinworld sweep) to explore."),
-    scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario file for the region map and replays "
+    sweeps: list[Path] | None = typer.Argument(None, help="Sweep folders (written by twinworld sweep) to explore."),
+    scenario: Path | None = typer.Option(None, "--scenario", help="Scenario file for the region map and replays "
                                             "(default: the first sweep's scenario)."),
-    twin: Optional[str] = typer.Option(None, "--twin", help="MQTT broker HOST:PORT of the live twin."),
+    twin: str | None = typer.Option(None, "--twin", help="MQTT broker HOST:PORT of the live twin."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback needs --token."),
     port: int = typer.Option(0, help="Port (0: a free one)."),
-    token: Optional[str] = typer.Option(None, envvar="TWINWORLD_DASHBOARD_TOKEN",
+    token: str | None = typer.Option(None, envvar="TWINWORLD_DASHBOARD_TOKEN",
                                         help="Access token required on every request (or TWINWORLD_DASHBOARD_TOKEN)."),
     prefix: str = typer.Option("twinworld", help="MQTT topic prefix the live view watches (<prefix>/#)."),
 ) -> None:

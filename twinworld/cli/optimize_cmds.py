@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -47,38 +47,39 @@ def pareto_table(result: Any, chosen: str | None = None, *, limit: int = 30) -> 
 def optimize(
     scenario: Path = typer.Argument(..., help="Scenario YAML file with a levers: section."),
     out: Path = typer.Option(..., "--out", "-o", help="Optimisation folder; rerun into it to resume."),
-    generations: Optional[int] = typer.Option(None, "--generations", "-g", min=1,
+    generations: int | None = typer.Option(None, "--generations", "-g", min=1,
                                               help="Generations (default: levers.search.generations)."),
-    population: Optional[int] = typer.Option(None, "--population", "-p", min=4, help="Candidates per generation."),
-    max_evaluations: Optional[int] = typer.Option(None, "--max-evaluations", min=1,
+    population: int | None = typer.Option(None, "--population", "-p", min=4, help="Candidates per generation."),
+    max_evaluations: int | None = typer.Option(None, "--max-evaluations", min=1,
                                                   help="Most distinct candidates to run."),
-    scenarios: Optional[int] = typer.Option(None, "--scenarios", "-n", min=2,
+    scenarios: int | None = typer.Option(None, "--scenarios", "-n", min=2,
                                             help="Sampled scenarios every candidate faces."),
-    objective: List[str] = typer.Option([], "--objective",
+    objective: list[str] = typer.Option([], "--objective",
                                         help="KPI:RISK, repeatable (default: levers.objectives)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the samples and the search."),
-    save_strategy: Optional[str] = typer.Option(None, "--save-strategy",
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the samples and the search."),
+    save_strategy: str | None = typer.Option(None, "--save-strategy",
                                                 help="Write the chosen candidate as this named strategy "
                                                      "into a new scenario file, then rank it on fresh "
                                                      "scenarios."),
-    candidate: Optional[str] = typer.Option(None, "--candidate",
+    candidate: str | None = typer.Option(None, "--candidate",
                                             help="Which candidate to save (default: the front's best "
                                                  "compromise)."),
-    scenario_out: Optional[Path] = typer.Option(None, "--scenario-out",
+    scenario_out: Path | None = typer.Option(None, "--scenario-out",
                                                 help="Where to write it (default: SCENARIO.<name>.yaml)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --scenario-out if it exists."),
-    validation_scenarios: Optional[int] = typer.Option(None, "--validation-scenarios", min=2,
+    validation_scenarios: int | None = typer.Option(None, "--validation-scenarios", min=2,
                                                        help="Fresh scenarios for the saved strategy's ranking."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Worker processes."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Worker processes."),
     executor: str = typer.Option("local", "--executor", "-x", help=" | ".join(EXECUTORS)),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="A running Dask scheduler."),
-    queue: Optional[str] = typer.Option(None, "--queue", help="Slurm partition."),
-    interface: Optional[str] = typer.Option(None, "--interface", help="Slurm: workers' network interface."),
-    overrides: List[str] = typer.Option([], "--set", help="Edit a field first, e.g. --set horizon=7d."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="A running Dask scheduler."),
+    queue: str | None = typer.Option(None, "--queue", help="Slurm partition."),
+    interface: str | None = typer.Option(None, "--interface", help="Slurm: workers' network interface."),
+    overrides: list[str] = typer.Option([], "--set", help="Edit a field first, e.g. --set horizon=7d."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
 ) -> None:
     """Search the levers for robust strategies: NSGA-II over common random numbers, resumable."""
-    from twinworld.optimize import EvaluationOptions, OptimizeOptions, optimize as run_search
+    from twinworld.optimize import EvaluationOptions, OptimizeOptions
+    from twinworld.optimize import optimize as run_search
     from twinworld.scenario.loader import load_scenario
     from twinworld.viz.decision import pareto_figure
 
@@ -122,7 +123,8 @@ def _save(result: Any, name: str, candidate: str | None, path: Path | None, over
     ranking = rank_on_fresh_scenarios(saved.path, name, result.folder / f"validation-{name}",
                                       search_seed=seed, scenarios=count, design=search.design,
                                       replications=search.replications, options=evaluation,
-                                      registry=result.scenario.registry, overrides=overrides)
+                                      registry=result.scenario.registry, overrides=overrides,
+                                      data_roots=saved.data_roots)
     print_ranking(ranking)
 
 

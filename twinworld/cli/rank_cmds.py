@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from twinworld.cli.app import console
+from twinworld.cli.options import writing
 from twinworld.errors import SweepError
 
 if TYPE_CHECKING:
@@ -163,20 +165,20 @@ def sweep_extender(directory: Path) -> Callable[[int], Any]:
 
 def rank(
     directory: Path = typer.Argument(..., help="Sweep folder (results/ and manifest.json)."),
-    primary: Optional[str] = typer.Option(None, "--primary", help="KPI to rank on (default: the scenario's)."),
-    risk: Optional[str] = typer.Option(None, "--risk", help=_RISK_HELP),
-    cvar_alpha: Optional[float] = typer.Option(None, "--cvar-alpha", help="CVaR level, e.g. 0.9."),
-    confidence: Optional[float] = typer.Option(None, "--confidence", help="e.g. 0.95."),
+    primary: str | None = typer.Option(None, "--primary", help="KPI to rank on (default: the scenario's)."),
+    risk: str | None = typer.Option(None, "--risk", help=_RISK_HELP),
+    cvar_alpha: float | None = typer.Option(None, "--cvar-alpha", help="CVaR level, e.g. 0.9."),
+    confidence: float | None = typer.Option(None, "--confidence", help="e.g. 0.95."),
     until_confident: bool = typer.Option(False, "--until-confident",
                                          help="Add replications (KN procedure) until the leader is separated."),
-    budget: Optional[int] = typer.Option(None, "--budget", help="Most runs in total for --until-confident "
+    budget: int | None = typer.Option(None, "--budget", help="Most runs in total for --until-confident "
                                                                 "(default: 5x the runs so far)."),
-    delta: Optional[float] = typer.Option(None, "--delta", help="Indifference zone for --until-confident, "
+    delta: float | None = typer.Option(None, "--delta", help="Indifference zone for --until-confident, "
                                                               "in the KPI's unit."),
     step: int = typer.Option(1, "--step", help="Replications added per round."),
-    pareto: Optional[str] = typer.Option(None, "--pareto", help=_PARETO_HELP),
+    pareto: str | None = typer.Option(None, "--pareto", help=_PARETO_HELP),
     failure: str = typer.Option("auto", "--failure", help=_FAILURE_HELP),
-    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the ranking table as CSV."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write the ranking table as CSV."),
     show_sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
                                           help="Sobol' indices (sobol design) or extra-trees scores "
                                                "of the primary KPI."),
@@ -204,19 +206,19 @@ def rank(
     if show_sensitivity and ranking.results is not None and ranking.results.parameters:
         print_sensitivity(ranking.results, ranking.primary)
     if csv is not None:
-        ranking.table.to_csv(csv)
+        writing(csv, ranking.table.to_csv)
         console.print(f"wrote {csv}")
 
 
 def report(
     directory: Path = typer.Argument(..., help="Sweep folder (results/ and manifest.json)."),
     output: Path = typer.Option(Path("report.html"), "--output", "-o", help="HTML file to write."),
-    primary: Optional[str] = typer.Option(None, "--primary", help="KPI to rank on."),
-    risk: Optional[str] = typer.Option(None, "--risk", help=_RISK_HELP),
-    title: Optional[str] = typer.Option(None, "--title", help="Report title."),
-    pareto: Optional[str] = typer.Option(None, "--pareto", help=_PARETO_HELP),
+    primary: str | None = typer.Option(None, "--primary", help="KPI to rank on."),
+    risk: str | None = typer.Option(None, "--risk", help=_RISK_HELP),
+    title: str | None = typer.Option(None, "--title", help="Report title."),
+    pareto: str | None = typer.Option(None, "--pareto", help=_PARETO_HELP),
     failure: str = typer.Option("auto", "--failure", help=_FAILURE_HELP),
-    optimization: Optional[Path] = typer.Option(None, "--optimization",
+    optimization: Path | None = typer.Option(None, "--optimization",
                                                 help="An optimize folder whose Pareto front to add."),
     show_sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
                                           help="Add the sensitivity section."),
@@ -236,7 +238,8 @@ def report(
         loaded = load_optimization(optimization)
     ranking = rank_results(directory, RankOptions(primary=primary, risk=risk, pareto_kpis=_kpi_list(pareto),
                                                   failure=failure))
-    path = write_report(ranking, output, title=title, sensitivity=show_sensitivity, optimization=loaded)
+    path = writing(output, lambda target: write_report(ranking, target, title=title, sensitivity=show_sensitivity,
+                                                       optimization=loaded))
     console.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     console.print(ranking.recommendation, highlight=False, soft_wrap=True)
 

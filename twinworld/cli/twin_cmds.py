@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from twinworld.cli.app import console
+from twinworld.cli.options import data_root_option, load
 from twinworld.errors import ScenarioError
 
 __all__ = ["register"]
@@ -30,14 +31,13 @@ def twin(
     samples: int = typer.Option(20, min=2, help="Sampled futures per forecast round."),
     rounds: int = typer.Option(0, min=0, help="Stop after this many rounds (0: run until Ctrl-C)."),
     wait: float = typer.Option(30.0, help="Seconds to wait for a census from every hospital before the first round."),
+    data_root: list[Path] = data_root_option(),
 ) -> None:
     """Subscribe to <prefix>/census/<hospital>, forecast from the latest census, publish the
     ranked strategies to <prefix>/recommendation (retained). Bad messages are quarantined and counted."""
     from twinworld.experiments.twin import LiveTwin
     from twinworld.feeds.mqtt import CensusSubscriber, publish_json
-    from twinworld.scenario.loader import load_scenario
-
-    live = LiveTwin(load_scenario(scenario))
+    live = LiveTwin(load(scenario, data_root=data_root))
     host, port = _broker(broker)
     prefix = prefix or f"twinworld/{live.system}"
     changed = threading.Event()

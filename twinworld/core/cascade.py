@@ -14,6 +14,7 @@ fault end in patients turned away?".
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["CascadeLog", "CascadeEvent"]
@@ -35,10 +36,17 @@ class CascadeEvent:
 class CascadeLog:
     """The cause-and-effect record of one run (kept by the :class:`~twinworld.core.world.World`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._clock = clock or (lambda: 0.0)
         self.events: list[CascadeEvent] = []
         self._active: defaultdict[tuple[str, str | None], list[int]] = defaultdict(list)
+        self._ended: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)   # system -> (event, end)
         self.outcomes: defaultdict[tuple[int | None, str, str], float] = defaultdict(float)
+
+    @property
+    def now_h(self) -> float:
+        """Simulated time now (the World's clock)."""
+        return self._clock()
 
     # ------------------------------------------------------------------------- recording --
     def record(self, time_h: float, system: str, element: str | None, what: str, detail: str = "",
@@ -56,22 +64,29 @@ class CascadeLog:
         stack = self._active.get((system, element))
         if stack and event in stack:
             stack.remove(event)
+            self._ended[system].append((event, self.now_h))
 
-    def active(self, system: str, element: str | None = None, *, anywhere: bool = False) -> int | None:
+    def active(self, system: str, element: str | None = None, *, anywhere: bool = False,
+               lingering_h: float = 0.0) -> int | None:
         """The most recent cause acting on ``element`` of ``system`` or on the whole system (with
-        ``anywhere``: on any of its elements, for networks where a closed port starves a warehouse)."""
+        ``anywhere``: on any of its elements, for networks where a closed port starves a warehouse;
+        with ``lingering_h``: also causes that ended at most that long ago, for effects that outlast
+        their cause, like a backlog after a port reopens)."""
         if anywhere:
             found = [e for (s, _), ids in self._active.items() if s == system for e in ids]
         else:
             found = list(self._active.get((system, element), ()))
             if element is not None:
                 found += self._active.get((system, None), ())
+        if lingering_h > 0:
+            found += [e for e, end in self._ended.get(system, ()) if self.now_h - end <= lingering_h]
         return max(found) if found else None
 
     def outcome(self, system: str, what: str, amount: float = 1.0, *, element: str | None = None,
-                anywhere: bool = False) -> None:
-        """Count an outcome (``patients_turned_away``) against the cause active where it happened."""
-        self.outcomes[self.active(system, element, anywhere=anywhere), system, what] += amount
+                anywhere: bool = False, lingering_h: float = 0.0) -> None:
+        """Count an outcome (``patients_turned_away``) against the cause acting where it happened."""
+        cause = self.active(system, element, anywhere=anywhere, lingering_h=lingering_h)
+        self.outcomes[cause, system, what] += amount
 
     # ------------------------------------------------------------------------- reading --
     def chain(self, event: int) -> list[CascadeEvent]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
@@ -26,8 +27,9 @@ class ServiceBoard:
     system); its value is a level (1.0 fully served, 0.0 out) or a quantity (minutes, units).
     Couplings subscribe to one key, or to every key under a prefix (``roads.travel_min.``).
 
-    When a subscribed value drops, the drop is recorded in the cascade log with the cause active
-    on the publishing system (a disruption, or a degradation it suffers): :meth:`cause` gives it.
+    When a level that a coupling depends on drops, the drop is recorded in the cascade log with the
+    cause active on the publishing system (a disruption, or a degradation it suffers): :meth:`cause`
+    gives it.
     """
 
     def __init__(self, env: simpy.Environment, cascade: CascadeLog | None = None) -> None:
@@ -38,6 +40,7 @@ class ServiceBoard:
         self._subscribers: defaultdict[str, list[Callable[[str, float], None]]] = defaultdict(list)
         self._prefixes: dict[str, list[Callable[[str, float], None]]] = {}
         self._causes: dict[str, int | None] = {}
+        self._levels_watched: set[str] = set()   # keys a level coupling hangs on: drops are causes
 
     def publish(self, key: str, level: float) -> None:
         """Set the value of ``key`` now and tell its subscribers if it changed."""
@@ -52,7 +55,7 @@ class ServiceBoard:
                                      for c in found]
         if not callbacks:
             return
-        if previous is not None and level < previous:
+        if previous is not None and level < previous and key in self._levels_watched:
             system = key.partition(".")[0]
             cause = self.cascade.active(system)
             self._causes[key] = self.cascade.record(self._env.now, system, key, "service_dropped",
@@ -62,9 +65,12 @@ class ServiceBoard:
         for callback in callbacks:
             callback(key, level)
 
-    def subscribe(self, key: str, callback: Callable[[str, float], None]) -> None:
-        """Call ``callback(key, value)`` whenever ``key`` changes."""
+    def subscribe(self, key: str, callback: Callable[[str, float], None], *, level: bool = False) -> None:
+        """Call ``callback(key, value)`` whenever ``key`` changes. With ``level``, the key is a
+        service level a consumer depends on: each drop is recorded in the cascade log."""
         self._subscribers[key].append(callback)
+        if level:
+            self._levels_watched.add(key)
 
     def subscribe_prefix(self, prefix: str, callback: Callable[[str, float], None]) -> None:
         """Call ``callback(key, value)`` whenever any key starting with ``prefix`` changes."""
@@ -107,7 +113,7 @@ class World:
         self.warmup_h = float(warmup_h)
         self.streams = RandomStreams(seed)
         self.recorder = Recorder(self.env)
-        self.cascade = CascadeLog()
+        self.cascade = CascadeLog(clock=lambda: self.env.now)
         self.services = ServiceBoard(self.env, self.cascade)
         self._agents: AgentLayer | None = None
         self.systems: dict[str, System] = {}

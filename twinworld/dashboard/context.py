@@ -11,9 +11,10 @@ import hashlib
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from twinworld.dashboard.options import DashboardError, DashboardOptions, parse_broker
 from twinworld.dashboard.sweepdata import OpenedSweep, open_sweep

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["CASCADE_COLUMNS", "cascade_events", "cause_links"]
+__all__ = ["CASCADE_COLUMNS", "cascade_events", "cause_links", "from_cascade_log"]
 
 CASCADE_COLUMNS = ["time_h", "system", "element", "kind", "cause", "detail"]
 # Event kinds whose detail does not name the system, by the kind of system that records them.
@@ -61,6 +61,24 @@ def _one(kind: str, detail: str, systems: dict[str, str]) -> dict[str, str]:
                 cause=cause.group(1) if cause else "")
 
 
+def from_cascade_log(log: pd.DataFrame | None) -> pd.DataFrame:
+    """The run's declared cause chains (``RunResult.cascade`` / ``world.cascade``) as the timeline's
+    table, keeping each event's ``id`` and its cause's (``cause_id``) so links are exact."""
+    if log is None or log.empty:
+        return pd.DataFrame(columns=[*CASCADE_COLUMNS, "id", "cause_id"])
+    by_id = log.set_index("id")
+    def label(cause: Any) -> str:
+        if cause is None or (isinstance(cause, float) and cause != cause):
+            return ""
+        row = by_id.loc[int(cause)]
+        return f"{row['system']}.{row['element']}" if row["element"] else str(row["system"])
+    table = pd.DataFrame({"time_h": log["time_h"].astype(float), "system": log["system"],
+                          "element": log["element"].fillna(""), "kind": log["what"],
+                          "cause": [label(c) for c in log["cause"]], "detail": log["detail"],
+                          "id": log["id"], "cause_id": log["cause"]})
+    return table.sort_values(["time_h", "id"], kind="stable").reset_index(drop=True)
+
+
 def cascade_events(raw: pd.DataFrame | None, scenario: Any) -> pd.DataFrame:
     """Normalise a run's event table to :data:`CASCADE_COLUMNS` (sorted by time)."""
     if raw is None or raw.empty:
@@ -80,6 +98,10 @@ def cause_links(events: pd.DataFrame) -> list[tuple[int, int]]:
     element is ``11`` or ``bus.11`` (a substation lost, a bus dark). Loose by design: the
     declared cause chains that are coming will replace it.
     """
+    if "cause_id" in events.columns:   # declared chains: exact links by event id
+        row_of = {int(i): row for row, i in enumerate(events["id"])}
+        return [(row_of[int(c)], row) for row, c in enumerate(events["cause_id"])
+                if c is not None and c == c and int(c) in row_of]
     links = []
     for effect in events.itertuples():
         cause = str(effect.cause)

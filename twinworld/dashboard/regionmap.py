@@ -9,8 +9,9 @@ sites lack coordinates is drawn as a schematic in a panel of its own. The result
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,6 +163,15 @@ def _port(b: _Builder, name: str, config: Any) -> None:
     berths = config.berth_names()
     hover = (f"<b>{name}</b><br>{len(berths)} berths x {config.cranes_per_berth} cranes<br>"
              f"yard {config.yard_capacity_teu:,} TEU")
+    if config.location is not None:   # the terminal on the region's map (the AIS polygons may lie elsewhere)
+        panel = b.panel("map", "Region", geographic=True)
+        lat, lon = config.location
+        b.facility(panel, name, "port", name, float(lon), float(lat), hover, element="port")
+        for i, berth in enumerate(berths):
+            b.facility(panel, name, "berth", berth, float(lon) + 0.0006 * (i + 1), float(lat) - 0.0003,
+                       f"<b>{berth}</b><br>{config.cranes_per_berth} quay cranes (position schematic)",
+                       element=berth)
+        return
     if polygon is None:
         panel = b.panel(name, f"{name}: port (schematic: no port polygon)", geographic=False)
         b.facility(panel, name, "port", name, -1.0, 0.0, hover, element="port")

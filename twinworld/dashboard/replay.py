@@ -10,13 +10,14 @@ their order.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twinworld.dashboard.events import cascade_events
+from twinworld.dashboard.events import cascade_events, from_cascade_log
 from twinworld.dashboard.mapfig import MapState
 
 __all__ = ["Replay", "replay_run", "density_class"]
@@ -43,7 +44,10 @@ class Replay:
     services
         Service levels published during the run: ``time_h, key, level``.
     events
-        The cascade table (:data:`~twinworld.dashboard.events.CASCADE_COLUMNS`).
+        The run's events (:data:`~twinworld.dashboard.events.CASCADE_COLUMNS`): what the map paints.
+    causes
+        The run's declared cause chains (disruptions, services lost, consumers degraded, with the
+        id of each cause): what the cascade timeline draws.
     tables
         The systems' own tables (``hospitals.occupancy``, ``port.hourly``, ``supply.stock`` ...).
     """
@@ -61,6 +65,12 @@ class Replay:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     systems: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
+    causes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def timeline(self) -> pd.DataFrame:
+        """What the cascade timeline draws: the declared cause chains, or the events without them."""
+        return self.causes if len(self.causes) else self.events
 
     def frame(self, time_h: float) -> int:
         """Index of the last sampled moment at or before ``time_h``."""
@@ -130,10 +140,10 @@ def _paint_port(replay: Replay, system: str, time_h: float, state: MapState) -> 
     closed = replay.level(f"{system}.open", time_h) < 0.5
     berths = max(1, int(table["berths_occupied"].max()))
     state.stress[(system, "port")] = 1.0 if closed else float(min(1.0, row["anchorage"] / (2.0 * berths)))
-    state.notes[(system, "port")] = ((("<b>CLOSED</b><br>" if closed else "") +
+    state.notes[(system, "port")] = (("<b>CLOSED</b><br>" if closed else "") +
                                       f"<b>{int(row['anchorage'])} vessel(s) waiting</b> at anchorage, "
                                       f"{int(row['berths_occupied'])} berth(s) busy<br>"
-                                      f"yard {row['yard_teu']:,.0f} TEU"))
+                                      f"yard {row['yard_teu']:,.0f} TEU")
 
 
 def _paint_supply(replay: Replay, system: str, time_h: float, state: MapState) -> None:
@@ -237,4 +247,6 @@ def replay_run(scenario: Any, strategy: str, *, seed: int | None = None,
                   services.sort_values("time_h", kind="stable").reset_index(drop=True),
                   cascade_events(raw, scenario), tables,
                   {name: config.kind for name, config in scenario.systems.items()},
-                  time.perf_counter() - started)
+                  time.perf_counter() - started,
+                  from_cascade_log(pd.DataFrame([vars(e) for e in world.cascade.events])
+                                   if world.cascade.events else None))

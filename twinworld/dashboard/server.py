@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from twinworld.dashboard.app import create_app
 from twinworld.dashboard.context import Context, build_context

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from dash import dcc, html, no_update
 

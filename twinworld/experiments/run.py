@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from twinworld.core.world import World
 from twinworld.errors import ScenarioError
+from twinworld.limits import MAX_SEED
 from twinworld.results import RunResult, merge_kpis
 from twinworld.scenario.registry import Registry
 from twinworld.scenario.uncertain import is_resolved, resolve, sample_values
@@ -39,8 +41,8 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
     for name, config in scenario.systems.items():
         world.systems[name] = registry.get(config.kind).build(world, name, config)
     for index, disruption in enumerate(scenario.disruptions):
+        _record_root(world, disruption, scenario.disruption_label(index))   # before its effects, at equal times
         world.systems[target_system(disruption.target)].disrupt(disruption)
-        _record_root(world, disruption, scenario.disruption_label(index))
     for system, levers in scenario.strategies[strategy].items():
         for lever in levers:
             world.systems[system].respond(lever)
@@ -58,7 +60,7 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
 def _record_root(world: World, disruption: Any, label: str) -> None:
     """While the disruption lasts it is the active cause on its target (the root of cascades)."""
     system, element = target_system(disruption.target), target_element(disruption.target)
-    start, end = disruption.window(world.horizon_h)
+    start, end = disruption.effect_window(world.horizon_h)
     event: list[int] = []
 
     def begin() -> None:
@@ -113,6 +115,8 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
     True
     """
     seed = scenario.seed if seed is None else int(seed)
+    if not 0 <= seed <= MAX_SEED:
+        raise ScenarioError.single(f"must be a whole number from 0 to {MAX_SEED}; got {seed}", path="seed")
     started = time.perf_counter()
     if is_resolved(scenario):
         values, resolved = values or {}, scenario
@@ -131,9 +135,9 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
                 detail[f"{name}.{table_name}"] = table
         if world.recorder.events:
             detail["events"] = pd.DataFrame(world.recorder.events, columns=["time_h", "kind", "detail"])
-        if world.cascade.events:
-            detail["cascade"] = pd.DataFrame([vars(e) for e in world.cascade.events])
+    cascade = (pd.DataFrame([vars(e) for e in world.cascade.events]) if world.cascade.events
+               else pd.DataFrame(columns=["id", "time_h", "system", "element", "what", "detail", "cause"]))
     return RunResult(scenario=scenario.name, strategy=strategy, seed=seed, values=dict(values),
                      kpis=kpis, counters=dict(world.recorder.counters),
                      wall_s=time.perf_counter() - started, tables=detail,
-                     cascades=world.cascade.summary())
+                     cascades=world.cascade.summary(), cascade=cascade)

@@ -8,10 +8,11 @@ played no part in choosing it, gives an honest comparison.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import yaml
@@ -33,6 +34,8 @@ class SavedStrategy:
     candidate: str
     path: Path
     values: dict[str, Any]
+    data_roots: tuple[Path, ...] = ()
+    """Data folders the file needs allowed (``--data-root``) when it lies outside the original's folder."""
 
 
 def fresh_seed(seed: int, name: str) -> int:
@@ -72,12 +75,22 @@ def save_strategy(result: OptimizeResult, name: str, *, candidate: str | None = 
         raise OptimizeError(f"{target} exists; choose another path or allow overwriting it")
     if source is not None and target.resolve() == source.resolve() and not overwrite:
         raise OptimizeError(f"will not overwrite the scenario file {source} itself")
-    note = (f"found by `twinworld optimize` ({key}, {datetime.now(timezone.utc):%Y-%m-%d}): "
+    note = (f"found by `twinworld optimize` ({key}, {datetime.now(UTC):%Y-%m-%d}): "
             + ", ".join(f"{k}={v}" for k, v in values.items()))
     text = source.read_text(encoding="utf-8") if source else ""
     target.write_text(_with_strategy(text, name, parts, note, source, target), encoding="utf-8")
-    _check_written(target, name, scenario)
-    return SavedStrategy(name, key, target, values)
+    data_roots = _data_roots(source, target, text)
+    _check_written(target, name, scenario, data_roots)
+    return SavedStrategy(name, key, target, values, data_roots)
+
+
+def _data_roots(source: Path | None, target: Path, text: str) -> tuple[Path, ...]:
+    """The original data folder, when the saved file lies elsewhere: its ``data_dir`` then points out
+    of its own folder, which loading allows only for a root given on purpose (``--data-root``)."""
+    if source is None or source.parent.resolve() == target.parent.resolve():
+        return ()
+    data = yaml.safe_load(text) or {}
+    return ((source.parent / str(data.get("data_dir", "."))).resolve(),)
 
 
 def _plain(value: Any) -> Any:
@@ -144,11 +157,11 @@ def _moved_data_dir(text: str, source: Path, target: Path) -> str:
     return f"data_dir: {new}\n" + text
 
 
-def _check_written(target: Path, name: str, scenario: Any) -> None:
+def _check_written(target: Path, name: str, scenario: Any, data_roots: Sequence[Path]) -> None:
     from twinworld.scenario.loader import load_scenario
 
     try:
-        loaded = load_scenario(target, registry=scenario.registry)
+        loaded = load_scenario(target, registry=scenario.registry, data_roots=data_roots)
     except Exception as err:
         target.unlink(missing_ok=True)
         raise OptimizeError(f"the scenario with strategy {name!r} did not load back ({err}); "
@@ -161,7 +174,7 @@ def _check_written(target: Path, name: str, scenario: Any) -> None:
 def rank_on_fresh_scenarios(path: str | Path, name: str, out: str | Path, *, search_seed: int,
                             scenarios: int, design: str = "lhs", replications: int = 1,
                             options: EvaluationOptions | None = None, registry: Any = None,
-                            overrides: Sequence[str] = ()) -> Any:
+                            overrides: Sequence[str] = (), data_roots: Sequence[Path] = ()) -> Any:
     """Sweep the saved scenario's strategies on fresh samples into ``out`` and rank them.
 
     The sweep's seed is :func:`fresh_seed` of the search's seed and ``name``: other samples, other
@@ -172,7 +185,7 @@ def rank_on_fresh_scenarios(path: str | Path, name: str, out: str | Path, *, sea
     from twinworld.scenario.loader import load_scenario
 
     options = options or EvaluationOptions()
-    scenario = load_scenario(path, registry=registry, overrides=overrides)
+    scenario = load_scenario(path, registry=registry, overrides=overrides, data_roots=data_roots)
     seed = fresh_seed(search_seed, name)
     fresh = scenario.model_copy(update={"seed": seed})
     sweep_runs(fresh, Path(out), options=options, design=design, scenarios=scenarios,

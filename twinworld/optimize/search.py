@@ -16,16 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twinworld.optimize.evaluate import (EvaluationOptions, ObjectiveSpec, candidate_scores, minimised,
-                                         run_batch)
+from twinworld.optimize.evaluate import EvaluationOptions, ObjectiveSpec, candidate_scores, minimised, run_batch
 from twinworld.optimize.space import LeverSpace, candidate_key
 from twinworld.optimize.store import OPTIMIZE_VERSION, OptimizeError, OptimizeStore
 from twinworld.scenario.levers import LeverSettings, Objective, candidate_parts, starting_points
@@ -426,7 +426,7 @@ def _progress(options: OptimizeOptions, row: dict[str, Any], generations: int,
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def with_evaluation(options: OptimizeOptions, **changes: Any) -> OptimizeOptions:

@@ -110,7 +110,7 @@ class OptimizeStore:
         for folder in sorted(self.evaluations.glob("g*-*")):
             if not (folder / "manifest.json").exists():
                 continue
-            frame = ResultStore(folder).load()
+            frame = ResultStore(folder, write=False).load()
             for name, rows in frame.groupby("strategy", sort=False):
                 if len(rows) >= runs_per_candidate and name not in found:
                     found[str(name)] = rows

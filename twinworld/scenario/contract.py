@@ -19,7 +19,8 @@ The elements of each system are computed once per load (a grid's buses come from
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from twinworld.coupling import FEED_KINDS
 from twinworld.errors import Problem, name_list

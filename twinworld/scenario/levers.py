@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 

@@ -18,7 +18,8 @@ manifest records the region exactly as it ran.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from twinworld.errors import Problem
 from twinworld.systems.base import target_element, target_system

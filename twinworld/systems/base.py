@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,9 +53,13 @@ COUPLING_KINDS = ("power", "road_travel", "port_supply", "supply", "casualties",
 
 
 class Frozen(BaseModel):
-    """Base of every scenario model: immutable, and unknown fields are errors (typos caught)."""
+    """Base of every scenario model: immutable, and unknown fields are errors (typos caught).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+    Non-finite numbers (NaN, infinity) are refused in every float field: NaN passes every ``>=``
+    check, so a bound alone would let it through.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False, allow_inf_nan=False)
 
 
 class SystemConfig(Frozen):
@@ -114,6 +119,11 @@ class DisruptionConfig(Frozen):
         start = float(self.start)  # type: ignore[arg-type]  # resolved: a float by now
         end = horizon_h if self.duration is None else start + float(self.duration)  # type: ignore[arg-type]
         return start, min(end, horizon_h)
+
+    def effect_window(self, horizon_h: float) -> tuple[float, float]:
+        """When the disruption acts on its system at all (a flood's wet roads come before its
+        onset): the span in which it is the cause of what goes wrong there."""
+        return self.window(horizon_h)
 
     def check(self, system: SystemConfig) -> list[Problem]:
         """Problems of this disruption against its target system's (prepared) config.
@@ -406,6 +416,10 @@ class SystemPlugin:
         "strategies": {name: lever}}``: a small working use of the system (as system ``name``)
         with every disruption and strategy kind, which the contract test (``tests/contract``) runs
         for every registered plugin.
+    estimate_events
+        ``estimate_events(config, horizon_h, disruptions, levers) -> float``: an upper-end guess
+        of the events one run processes under one strategy's ``levers`` (see
+        :mod:`twinworld.scenario.workload`); runs above the limit are refused at load time.
     """
 
     kind: str
@@ -424,6 +438,7 @@ class SystemPlugin:
     prepare: Callable[[Any, Any], Any] | None = None
     example: Callable[[], Mapping[str, Any]] | None = None
     locations: Callable[[Any], Mapping[str, tuple[float, float]]] = _no_locations
+    estimate_events: Callable[[Any, float, tuple[Any, ...], tuple[Any, ...]], float] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -5,7 +5,7 @@ Data in (DataFrames), :class:`matplotlib.figure.Figure` out, drawn without pyplo
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

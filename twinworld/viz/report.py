@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from twinworld.analysis.ranking import RankOptions, Ranking, rank
+from twinworld.analysis.ranking import Ranking, RankOptions, rank
+from twinworld.errors import TwinworldError
+from twinworld.results import CASCADE_PREFIX, KPI_PREFIX, PARAM_PREFIX
+from twinworld.viz.cascade import cascade_counts, cascade_timeline
 from twinworld.viz.decision import pareto_figure, sensitivity_figure
-from twinworld.viz.figures import (discovery_scatter, figure_png, kpi_distributions, ranking_intervals,
-                                   regret_cdf)
+from twinworld.viz.figures import discovery_scatter, figure_png, kpi_distributions, ranking_intervals, regret_cdf
 
 __all__ = ["report_html", "write_report", "report_figures"]
 
@@ -164,13 +166,67 @@ def report_html(r: Ranking, *, title: str | None = None, sensitivity: bool = Tru
             parts.append(_figure_html(key, figures[key], f"Runs of '{finding.strategy}': failures "
                                                         f"in red, the PRIM box dashed."))
     parts += _sensitivity_html(r, sens, sens_note, figures)
+    parts += _cascade_html(r)
     if optimization is not None:
         parts += _pareto_html(optimization, figures["pareto"])
     parts += ["<h2>Every KPI</h2>", _summary_table(r),
-              f"<p><small>Made by twinworld on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. "
+              f"<p><small>Made by twinworld on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
               f"Paired comparisons over common random numbers; p-values Holm-corrected.</small></p>",
               "</body></html>"]
     return "\n".join(parts)
+
+
+def _cascade_html(r: Ranking) -> list[str]:
+    """Cascades: in how many scenarios each chain (root system -> outcome) did harm, per strategy,
+    and the timeline of the leader's worst scenario, re-run from its seed and sampled values."""
+    results = r.results
+    if results is None or not any(c.startswith(CASCADE_PREFIX) for c in results.runs.columns):
+        return []
+    counts = cascade_counts(results.ok)
+    crossing = counts[(counts["from"] != counts["to"]) & (counts["from"] != "none")]
+    parts = ["<h2>Cascades across systems</h2>"]
+    if crossing.empty:
+        return parts + ["<p id='cascades'>No outcome was traced back to another system's failure.</p>"]
+    table = crossing.assign(share_of_scenarios=[f"{v:.0%}" for v in crossing["share_of_scenarios"]])
+    parts += ["<p id='cascades'>Share of the sampled scenarios in which a failure that began in one "
+              "system caused harm in another (and the mean amount per scenario):</p>",
+              _frame_table(table.set_index(["strategy", "from", "to"]), "cascade-table")]
+    timeline = _worst_timeline(r)
+    if timeline is not None:
+        fig, caption = timeline
+        parts.append(_figure_html("cascade", fig, caption))
+    return parts
+
+
+def _worst_timeline(r: Ranking) -> tuple[Any, str] | None:
+    """The leader's worst scenario on the primary KPI, re-run to draw its cause chains."""
+    import numpy as np
+
+    from twinworld.experiments.run import run
+    from twinworld.scenario.loader import load_scenario
+
+    results = r.results
+    if results is None or results.path is None:
+        return None
+    sources = [Path(str(results.manifest.get("scenario_file") or "")), results.path / "scenario.yaml"]
+    source = next((p for p in sources if p.name and p.is_file()), None)
+    if source is None:
+        return None
+    rows = results.ok[results.ok["strategy"] == r.leader]
+    column = KPI_PREFIX + r.primary
+    if rows.empty or column not in rows:
+        return None
+    worst = rows.loc[rows[column].idxmax() if r.direction == "minimize" else rows[column].idxmin()]
+    try:
+        scenario = load_scenario(source)
+        values = {c[len(PARAM_PREFIX):]: float(worst[c]) for c in rows.columns if c.startswith(PARAM_PREFIX)}
+        seed = int(worst["seed"])
+        done = run(scenario, r.leader, seed=seed, values=values, run_seed=np.random.SeedSequence(seed))
+    except (TwinworldError, OSError):  # the report stands without the picture (the scenario moved)
+        return None
+    return (cascade_timeline(done.cascade, title=f"'{r.leader}' in its worst scenario (#{int(worst['scenario_index'])})"),
+            f"Cause chains of the worst scenario for '{r.leader}' on {r.primary}: disruptions (stars), "
+            "services lost (triangles), consumers degraded (dots); arrows from cause to effect.")
 
 
 def _figure_html(key: str, fig: Any, caption: str) -> str:

@@ -227,7 +227,7 @@ def _register_frame(app: Dash, ctx: Any) -> None:
         panel = "map" if any(p.key == "map" for p in region.panels) else region.panels[0].key
         figure = map_figure(region, panel, state=replay.state_at(now), height=560, labels=True)
         clock = f"t = {now / scale:.2f} {unit} of {replay.horizon_h / scale:.3g}"
-        return (figure, timeline_figure(replay.events, replay.horizon_h, now),
+        return (figure, timeline_figure(replay.timeline, replay.horizon_h, now),
                 series_figure(replay_series(replay), replay.horizon_h, now), clock,
                 _events_table(replay.events, now, scale, unit))
 

@@ -7,12 +7,13 @@ from typing import Any
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import Consumes, Service, SystemPlugin
 from twinworld.systems.grid.config import PowerGridConfig
-from twinworld.systems.grid.example import example
 from twinworld.systems.grid.disruptions import DISRUPTIONS
+from twinworld.systems.grid.example import example
 from twinworld.systems.grid.kpis import KPIS
 from twinworld.systems.grid.model import STREAMS, PowerGrid
 from twinworld.systems.grid.state import GridState
 from twinworld.systems.grid.strategies import STRATEGIES
+from twinworld.systems.grid.workload import estimate_events
 
 __all__ = ["plugin", "PowerGrid", "PowerGridConfig", "GridState"]
 
@@ -71,7 +72,7 @@ def prepare(config: PowerGridConfig, files: Any) -> PowerGridConfig:
     source = config.source
     try:
         if source.file is not None:
-            path = files.resolve(source.file, path="source.file")
+            path = files.resolve(source.file, path="source.file", kind="grid_case")
             key = case_key(path)
             cached_engine(path, key)
             return config.model_copy(update={"source": source.model_copy(
@@ -89,6 +90,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"bus": "a bus (substation) of the case, by index or name", "line": "a branch (line "
                    "or transformer)", "generator": "a generating unit"},

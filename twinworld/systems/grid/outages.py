@@ -8,7 +8,8 @@ same failed lines and the same repair times.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
@@ -16,8 +17,7 @@ from scipy.special import ndtr
 
 from twinworld.errors import ScenarioError
 from twinworld.systems.base import DisruptionConfig, target_element
-from twinworld.systems.grid.disruptions import (Flood, GeneratorTrip, HeatwaveLoad, LineOutage,
-                                                SubstationLoss)
+from twinworld.systems.grid.disruptions import Flood, GeneratorTrip, HeatwaveLoad, LineOutage, SubstationLoss
 
 if TYPE_CHECKING:
     from twinworld.systems.grid.model import PowerGrid

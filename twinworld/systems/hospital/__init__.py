@@ -14,6 +14,7 @@ from twinworld.systems.hospital.kpis import KPIS
 from twinworld.systems.hospital.model import STREAMS, HospitalRegion
 from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
 from twinworld.systems.hospital.strategies import STRATEGIES
+from twinworld.systems.hospital.workload import estimate_events
 
 __all__ = ["plugin", "HospitalRegion", "HospitalRegionConfig", "HospitalRegionState", "HospitalState"]
 
@@ -50,9 +51,10 @@ def prepare(config: HospitalRegionConfig, files: Any) -> HospitalRegionConfig:
         return config
     from twinworld.feeds.census import read_census_csv
 
-    path = files.resolve(config.census_csv, path="census_csv")
+    path = files.resolve(config.census_csv, path="census_csv", kind="census")
+    beds = {spec.name: (spec.ward_beds, spec.icu_beds) for spec in config.hospitals}
     try:
-        census = read_census_csv(path, hospitals=config.hospital_names())
+        census = read_census_csv(path, hospitals=config.hospital_names(), beds=beds)
     except FeedError as err:
         raise ScenarioError.single(str(err), path="census_csv") from None
     hospitals = [spec.model_copy(update={"census": Census(ward=census[spec.name][0], icu=census[spec.name][1])})
@@ -75,6 +77,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"hospital": "a hospital with staffed ward and ICU beds"},
     services=(

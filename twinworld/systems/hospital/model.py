@@ -22,7 +22,7 @@ from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
 from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
 from twinworld.systems.hospital.dispatch import Dispatcher
 from twinworld.systems.hospital.strategies import CancelElectives, DivertAmbulances, SurgeBeds, Transfer
-from twinworld.systems.hospital.travel import travel_matrix_min
+from twinworld.systems.hospital.travel import TravelTimes
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
@@ -133,7 +133,7 @@ class HospitalRegion(System):
         self.hospitals = {spec.name: Hospital(spec) for spec in config.hospitals}
         self.base_beds = sum(h.base_beds for h in self.hospitals.values())
         self.max_wait_h = None if config.max_wait is None else float(config.max_wait)
-        self.travel_min = travel_matrix_min(config)
+        self.travel_min = TravelTimes(config)
         self.transfer: Transfer | None = None
         self.cancel: CancelElectives | None = None
         self.ambulance_rule: Any = config.ambulances

@@ -18,6 +18,7 @@ from twinworld.systems.port.kpis import KPIS
 from twinworld.systems.port.model import STREAMS, Port
 from twinworld.systems.port.state import PortState
 from twinworld.systems.port.strategies import STRATEGIES
+from twinworld.systems.port.workload import estimate_events
 
 __all__ = ["plugin", "Port", "PortConfig", "PortState", "prepare"]
 
@@ -37,7 +38,7 @@ def prepare(config: PortConfig, files: Any) -> PortConfig:
         return config
     from twinworld.feeds.ais import arrival_statistics, port_calls, read_ais
 
-    path = files.resolve(arrivals.file, path="arrivals.file")
+    path = files.resolve(arrivals.file, path="arrivals.file", kind="ais")
     try:
         data = read_ais(path, format=arrivals.format)
     except FeedError as err:
@@ -94,6 +95,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"berth": "a berth with its quay cranes (B1, B2, ...)"},
     services=(

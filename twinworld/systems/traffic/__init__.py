@@ -17,6 +17,7 @@ from twinworld.systems.traffic.source import load_network
 from twinworld.systems.traffic.state import RoadNetworkState
 from twinworld.systems.traffic.strategies import STRATEGIES
 from twinworld.systems.traffic.travel_times import network_travel_time_matrix, travel_time_matrix
+from twinworld.systems.traffic.workload import estimate_events
 
 __all__ = ["plugin", "RoadNetworkSystem", "RoadNetworkConfig", "load_network", "travel_time_matrix",
            "network_travel_time_matrix"]
@@ -50,7 +51,7 @@ def prepare(config: RoadNetworkConfig, files: Any) -> RoadNetworkConfig:
         return config
     from twinworld.core.cache import file_digest
 
-    path = files.resolve(config.source.osm_file, path="source.osm_file")
+    path = files.resolve(config.source.osm_file, path="source.osm_file", kind="osm")
     source = config.source.model_copy(update={"resolved_path": str(path), "digest": file_digest(path)})
     try:
         load_network(source)
@@ -77,6 +78,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"place": "a named point on the network (places:)", "zone": "an area evacuated together",
                    "shelter": "a shelter or exit evacuees drive to"},

@@ -14,18 +14,18 @@ curve, nobody outside the zones leaves, every driver follows the same routes.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twinworld.params import duration, param
+from twinworld.limits import MAX_HOUSEHOLDS, MAX_LIST_ITEMS
+from twinworld.params import LatLon, duration, param, step_duration
 from twinworld.systems.base import Frozen
 
 __all__ = ["Channel", "WordOfMouth", "Shadow", "InformedDrivers", "HouseholdBehaviour", "Mobilisation",
            "LatLon", "Polygon", "check_polygon"]
 
-LatLon = tuple[float, float]
-Polygon = list[LatLon]
+Polygon = Annotated[list[LatLon], Field(max_length=MAX_LIST_ITEMS)]
 
 
 def check_polygon(value: Polygon | None) -> Polygon | None:
@@ -68,7 +68,7 @@ class Channel(Frozen):
                              "the zones (cell broadcast, radio), which may then leave as shadow evacuees")
     weight: float = Field(1.0, gt=0, description="how persuasive it is, in warnings (an official "
                                                  "warning is 1; a knock on the door may count 2)")
-    households_per_h: param(gt=0) | None = Field(  # type: ignore[valid-type]
+    households_per_h: param(gt=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
         None, description="door_to_door: households all teams visit per hour")
 
     @model_validator(mode="after")
@@ -110,8 +110,9 @@ class Shadow(Frozen):
     beyond the planning zone leave: the default.
     """
 
-    households: param(ge=0) | None = Field(None, description="households in the shadow region")  # type: ignore[valid-type]
-    households_per_node: param(ge=0) | None = Field(  # type: ignore[valid-type]
+    households: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
+        None, description="households in the shadow region")
+    households_per_node: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
         None, description="households per road node of the shadow region, instead of a count")
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...] of the shadow region; "
                                                       "empty = every node outside the zones")
@@ -134,7 +135,7 @@ class InformedDrivers(Frozen):
     follow the shortest routes at free-flow speed (re-planned only when roads close or open)."""
 
     share: param(ge=0, le=1) = Field(1.0, description="share of households whose drivers are informed")  # type: ignore[valid-type]
-    replan_every: duration(gt=0) | None = Field(  # type: ignore[valid-type]
+    replan_every: step_duration() | None = Field(  # type: ignore[valid-type]
         None, description="how often the app re-plans; empty = the system's own rerouting")
 
 
@@ -157,15 +158,17 @@ class HouseholdBehaviour(Frozen):
     compliance_sd: float = Field(0.0, ge=0, lt=0.5, description="spread of compliance between households "
                                                                 "(a beta distribution); 0 = all alike")
     vehicles: list[float] | None = Field(
-        None, description="shares of households with 0, 1, 2, ... vehicles; empty = the system's "
-                          "vehicles_per_household (cars drawn as the rule-based model draws them)")
+        None, max_length=100,
+        description="shares of households with 0, 1, 2, ... vehicles; empty = the system's "
+                    "vehicles_per_household (cars drawn as the rule-based model draws them)")
     preparation: Mobilisation | None = Field(None, description="time to get ready once decided; "
                                                                "empty = the system's mobilisation curve")
-    channels: list[Channel] = Field(default_factory=lambda: [Channel(name="order")], min_length=1)
+    channels: list[Channel] = Field(default_factory=lambda: [Channel(name="order")], min_length=1,
+                                    max_length=MAX_LIST_ITEMS)
     word_of_mouth: WordOfMouth | None = None
     shadow: Shadow | None = None
     informed_drivers: InformedDrivers = Field(default_factory=InformedDrivers)
-    epoch: duration(gt=0) = Field(1 / 12, description="how often households take stock, e.g. 5min")  # type: ignore[valid-type]
+    epoch: step_duration() = Field(1 / 12, description="how often households take stock, e.g. 5min")  # type: ignore[valid-type]
 
     @field_validator("vehicles")
     @classmethod

@@ -93,6 +93,7 @@ class RoadNetworkSystem(System):
         self.zone_nodes = list(self.snapped.zone_nodes)
         self.state: RoadNetworkState | None = None
         self.signal_effects: dict[str, LinkEffect] = {}
+        self._last_costs: tuple[np.ndarray, np.ndarray | None] | None = None
         self.casualties: dict[str, int] = {p: 0 for p in config.casualty_places}
         self.casualties_unreached = 0
         self.effects: list[LinkEffect] = []
@@ -186,6 +187,13 @@ class RoadNetworkSystem(System):
         engine = self.engine
         cost = engine.current_cost_h() if engine is not None else self.net.free_flow_h
         is_open = engine.is_open if engine is not None else None
+        seen = (cost, None if is_open is None else is_open.copy())
+        last = self._last_costs
+        if last is not None and np.array_equal(last[0], cost) and (
+                (last[1] is None and seen[1] is None) or (last[1] is not None and seen[1] is not None
+                                                           and np.array_equal(last[1], seen[1]))):
+            return      # nothing on the roads changed since the last publication: the times stand
+        self._last_costs = seen
         names = list(places)
         _, time_h = self.net.trees_to([places[n] for n in names], cost, is_open)
         minutes = 60.0 * time_h[:, [places[n] for n in names]].T

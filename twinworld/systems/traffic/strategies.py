@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from twinworld.params import duration, param
 from twinworld.errors import FeedError, Problem
+from twinworld.params import duration, param, step_duration
 from twinworld.systems.base import Frozen, StrategyConfig, SystemConfig, element_field
 from twinworld.systems.traffic.behaviour import Channel
 
@@ -75,7 +75,7 @@ class DynamicRerouting(StrategyConfig):
 
     kind: Literal["dynamic_rerouting"]
     enabled: bool = True
-    every: duration(gt=0) = 1 / 6  # type: ignore[valid-type]
+    every: step_duration() = 1 / 6  # type: ignore[valid-type]
 
 
 class WarningChannels(StrategyConfig):
@@ -108,7 +108,7 @@ class InformDrivers(StrategyConfig):
 
     kind: Literal["inform_drivers"]
     share: param(ge=0, le=1) = Field(0.8, description="share of drivers informed")  # type: ignore[valid-type]
-    replan_every: duration(gt=0) = Field(1 / 6, description="how often informed drivers re-plan")  # type: ignore[valid-type]
+    replan_every: step_duration() = Field(1 / 6, description="how often informed drivers re-plan")  # type: ignore[valid-type]
 
 
 STRATEGIES = (Simultaneous, Staged, Contraflow, ShelterAssignment, DynamicRerouting, WarningChannels, InformDrivers)

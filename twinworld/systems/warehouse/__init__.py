@@ -14,6 +14,7 @@ from twinworld.systems.warehouse.model import STREAMS, SupplyNetwork
 from twinworld.systems.warehouse.state import SupplyNetworkState
 from twinworld.systems.warehouse.network import build_graph, unreachable_customers
 from twinworld.systems.warehouse.strategies import STRATEGIES
+from twinworld.systems.warehouse.workload import estimate_events
 
 __all__ = ["plugin", "SupplyNetwork", "SupplyNetworkConfig", "SupplyNetworkState", "check"]
 
@@ -83,6 +84,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"supplier": "a supplier dispatching to warehouses", "port": "a port ships pass through",
                    "warehouse": "a warehouse holding stock", "customer": "a customer placing orders",

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SupplyNetwork", "STREAMS"]
 
+#: A shortage up to a week after a closure ends is still its doing (the backlog clears slowly).
+_BACKLOG_LINGER_H = 168.0
+
 #: The network's random streams (after its system name): customer orders, lane transit times,
 #: panic-prone shoppers (who they are, which orders they place, when they tell their contacts) and
 #: the order in which warehouses reviewing at the same moment take their turn.
@@ -185,6 +188,7 @@ class SupplyNetwork(System):
         if wh.on_hand > limit:
             spoiled = wh.on_hand - limit
             wh.on_hand = limit
+            wh.spoiled += spoiled
             self.counts["spoiled_units"] += spoiled
             self._stock_changed(wh)
             self.world.recorder.event("stock_spoiled", f"{self.name}.{wh.name} -{spoiled} units ({cause})")
@@ -402,7 +406,8 @@ class SupplyNetwork(System):
             if order.counted:
                 self.counts["weighted_short_units"] += short * (
                     self.config.critical_cost_factor if order.critical else 1.0)
-                self.world.cascade.outcome(self.name, "units_short", short, element=wh.name, anywhere=True)
+                self.world.cascade.outcome(self.name, "units_short", short, element=wh.name, anywhere=True,
+                                           lingering_h=_BACKLOG_LINGER_H)
             self.shortages.append(self.env.now)
         if order.is_customer and self.config.unmet_demand == "lost_sales":
             order.open_units = 0
