@@ -30,8 +30,9 @@ import os
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -94,8 +95,11 @@ def whole_runs(found: dict[str, Any], repeats: int) -> list[tuple[str, float, fl
              ("today's model, rerouting 10 min", "rule", "rerouting", False, ""),
              ("agents, 40% informed drivers", "informed", "baseline", False, "today's model, rerouting 10 min")]
     for label, key, strategy, tables, against in cases:
-        best = min(timed(lambda: run(found[key], strategy, 1, tables=tables))[0] for _ in range(repeats))
-        rows.append((label, best, peak_mb(lambda: run(found[key], strategy, 1, tables=tables)), against))
+        def one(key: str = key, strategy: str = strategy, tables: bool = tables) -> Any:
+            return run(found[key], strategy, 1, tables=tables)
+
+        best = min(timed(one)[0] for _ in range(repeats))
+        rows.append((label, best, peak_mb(one), against))
     return rows
 
 

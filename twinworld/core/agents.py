@@ -16,7 +16,8 @@ Two shapes of agent live here:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import mesa
 import numpy as np

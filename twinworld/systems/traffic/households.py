@@ -16,8 +16,8 @@ compliant and warned at once, departures are then the rule-based model's, vehicl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -9,7 +9,7 @@ distribution, an optional capacity and a cost per unit.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -140,7 +140,7 @@ class ForecastPolicy(Frozen):
 
     kind: Literal["forecast"]
     review_every: step_duration() = Field(24.0, description="the period, e.g. 1d")  # type: ignore[valid-type]
-    forecast: Annotated[Union[MovingAverage, ExponentialSmoothing], Field(discriminator="method")]
+    forecast: Annotated[MovingAverage | ExponentialSmoothing, Field(discriminator="method")]
     cover_periods: float | None = Field(
         None, gt=0, le=MAX_MAGNITUDE, description="periods of forecast demand the level covers; empty = the mean lead "
                                 "time of the primary source's route in periods, plus the review period")
@@ -149,7 +149,7 @@ class ForecastPolicy(Frozen):
         None, description="demand per period to start from; empty = the mean demand of what it serves")
 
 
-InventoryPolicy = Annotated[Union[SSPolicy, RSPolicy, BaseStockPolicy, ForecastPolicy], Field(discriminator="kind")]
+InventoryPolicy = Annotated[SSPolicy | RSPolicy | BaseStockPolicy | ForecastPolicy, Field(discriminator="kind")]
 
 
 class WarehouseSpec(Frozen):
