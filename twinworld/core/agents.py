@@ -16,7 +16,7 @@ Two shapes of agent live here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 import mesa
@@ -196,7 +196,7 @@ class AgentLayer:
 
 
 def decision_epochs(env: Any, decide: Callable[[float], bool], *, every_h: float,
-                    also_at_h: Iterable[float] = (), until_h: float = float("inf")) -> Iterator[Any]:
+                    also_at_h: Iterable[float] = (), until_h: float = float("inf")) -> Generator[Any, Any, None]:
     """A SimPy process calling ``decide(now)`` at each decision epoch, until it returns False.
 
     Epochs fall every ``every_h`` hours from now and also at each time of ``also_at_h`` (an order

@@ -28,17 +28,17 @@ __all__ = ["VesselOperator", "Fleet"]
 class VesselOperator(mesa.Agent):
     """A carrier whose ships call at the port, with the longest wait it accepts."""
 
-    def __init__(self, model: mesa.Model, *, port: "Port", index: int, threshold_h: float) -> None:
+    def __init__(self, model: mesa.Model, *, fleet: "Fleet", index: int, threshold_h: float) -> None:
         super().__init__(model)
         self.kind = "vessel_operator"
-        self.port, self.index, self.threshold_h = port, index, threshold_h
+        self.fleet, self.port, self.index, self.threshold_h = fleet, fleet.port, index, threshold_h
         self.diverted = 0
 
     def on_arrival(self, vessel: "Vessel") -> bool:
         """Sail on at once if the expected wait for a ship arriving now is too long."""
         port = self.port
         if port.expected_wait_h(len(port.anchorage) - 1) > self.threshold_h:   # the ships before it
-            port.divert_vessel(vessel, to=port.fleet.spec.to, extra_h=port.fleet.extra_h, why="operator")
+            port.divert_vessel(vessel, to=self.fleet.spec.to, extra_h=self.fleet.extra_h, why="operator")
             self.diverted += 1
             return True
         return False
@@ -46,10 +46,11 @@ class VesselOperator(mesa.Agent):
     def review(self) -> None:
         """Divert its ships at anchor whose expected wait still ahead passes the threshold."""
         port = self.port
-        mine = [(i, v) for i, v in enumerate(port.anchorage) if port.fleet.operator_of[v.index] == self.index]
+        fleet = self.fleet
+        mine = [(i, v) for i, v in enumerate(port.anchorage) if fleet.operator_of[v.index] == self.index]
         for ahead, vessel in reversed(mine):     # from the back: removing one keeps the others' places
             if port.expected_wait_h(ahead) > self.threshold_h:
-                port.divert_vessel(vessel, to=port.fleet.spec.to, extra_h=port.fleet.extra_h, why="operator")
+                port.divert_vessel(vessel, to=fleet.spec.to, extra_h=fleet.extra_h, why="operator")
                 self.diverted += 1
 
 
@@ -60,20 +61,20 @@ class Fleet:
         self.port, self.spec = port, spec
         world = port.world
         rng = world.streams.get(port.name, "operators")
-        mean, cv = float(spec.wait_threshold), spec.threshold_cv  # type: ignore[arg-type]
+        mean, cv = float(spec.wait_threshold), spec.threshold_cv
         if cv > 0:
             sigma2 = math.log1p(cv**2)
             thresholds = rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), spec.count)
         else:
             thresholds = np.full(spec.count, mean)
         model = world.agents.model
-        self.operators = [VesselOperator(model, port=port, index=i, threshold_h=float(t))
+        self.operators = [VesselOperator(model, fleet=self, index=i, threshold_h=float(t))
                           for i, t in enumerate(thresholds)]
         self.agents = mesa.agent.AgentSet(self.operators, random=random.Random(world.streams.integer_seed(
             port.name, "operators", "reviews")))
         self.owner_rng = rng
         self.operator_of: dict[int, int] = {}
-        self.extra_h = float(spec.extra_sailing)  # type: ignore[arg-type]
+        self.extra_h = float(spec.extra_sailing)
 
     def start(self) -> None:
         env = self.port.env
@@ -83,7 +84,7 @@ class Fleet:
                 self.agents.shuffle_do("review")
             return True
 
-        env.process(decision_epochs(env, review, every_h=float(self.spec.review_every),  # type: ignore[arg-type]
+        env.process(decision_epochs(env, review, every_h=float(self.spec.review_every),
                                     until_h=self.port.world.horizon_h))
 
     def arrived(self, vessel: "Vessel", *, decide: bool = True) -> bool:

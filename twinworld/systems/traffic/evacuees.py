@@ -32,7 +32,7 @@ __all__ = ["Evacuees", "shadow_nodes", "SHADOW"]
 SHADOW = "shadow"   # the zone name of shadow evacuees' platoons and households
 
 
-def shadow_nodes(net, config) -> np.ndarray:  # type: ignore[no-untyped-def]
+def shadow_nodes(net, config) -> np.ndarray:
     """Nodes of the shadow region: outside every zone (and inside its polygon, when given)."""
     from twinworld.systems.traffic.checks import zone_nodes
 
@@ -91,7 +91,7 @@ class Evacuees:
             shadow = (_households(behaviour.shadow.households, behaviour.shadow.households_per_node, nodes.size),
                       nodes)
         table = draw_households(world.streams, system.name, behaviour, zones=zones, shadow=shadow,
-                                per_household=float(config.vehicles_per_household),  # type: ignore[arg-type]
+                                per_household=float(config.vehicles_per_household),
                                 informed_share=self.informed_share)
         self.table = table
         prep_h = departure_hours(behaviour.preparation or config.mobilisation, table.prep_u)
@@ -106,7 +106,7 @@ class Evacuees:
         self.cohort = world.agents.add_cohort("household", self._columns(prep_h), member=Household)
         self.buffer = DepartureBuffer(config.platoon_size, time_to_h, capacity, rule=system.shelter_rule)
         self.od = od
-        epoch_h = float(behaviour.epoch)  # type: ignore[arg-type]
+        epoch_h = float(behaviour.epoch)
         world.env.process(decision_epochs(world.env, self.epoch, every_h=epoch_h,
                                           also_at_h=[self.first_order_h, *self.order_h], until_h=world.horizon_h))
 
@@ -135,7 +135,7 @@ class Evacuees:
         if parts:
             buffer.add(Vehicles.concat(parts) if len(parts) > 1 else parts[0])
         final = mob.all_decided() or mob.is_settled()
-        platoons = buffer.release(due_before_h=now + float(self.behaviour.epoch), final=final)  # type: ignore[arg-type]
+        platoons = buffer.release(due_before_h=now + float(self.behaviour.epoch), final=final)
         if platoons is not None:
             self.add_platoons(platoons)
         return not (final and len(buffer) == 0)
@@ -195,7 +195,7 @@ class Evacuees:
         """Shares of the zones' households warned, decided and gone over time (and shadow gone)."""
         table, mob = self.table, self.mobiliser
         assert table is not None and mob is not None
-        step = float(self.behaviour.epoch)  # type: ignore[arg-type]
+        step = float(self.behaviour.epoch)
         grid = np.arange(0.0, horizon_h + step / 2, step)
         inside = table.in_zone
         total = max(int(inside.sum()), 1)

@@ -182,10 +182,10 @@ def _compliance(streams: RandomStreams, system: str, behaviour: HouseholdBehavio
     rng = streams.get(system, "compliance", "spread")
     inside = group < n_zones
     compliance = np.empty(group.size)
-    compliance[inside] = draw_compliance(float(behaviour.compliance), behaviour.compliance_sd,  # type: ignore[arg-type]
+    compliance[inside] = draw_compliance(float(behaviour.compliance), behaviour.compliance_sd,
                                          rng, int(inside.sum()))
     if behaviour.shadow is not None:
-        compliance[~inside] = float(behaviour.shadow.compliance)  # type: ignore[arg-type]
+        compliance[~inside] = float(behaviour.shadow.compliance)
     return compliance
 
 

@@ -102,7 +102,7 @@ class _DoorToDoor:
                  start_h: float) -> None:
         self.index, self.channel = index, channel
         self.rate_per_h = float(channel.households_per_h)  # type: ignore[arg-type]
-        self.start_h = start_h + float(channel.start)  # type: ignore[arg-type]
+        self.start_h = start_h + float(channel.start)
         inside = np.flatnonzero(table.in_zone)
         self.order = inside[np.argsort(rng.random(inside.size), kind="stable")]
         self.home_u = rng.random(table.size)       # someone opens the door if below reach
@@ -122,7 +122,7 @@ class _DoorToDoor:
         self.visited[chosen] = True
         times = self.start_h + (self.made + np.arange(chosen.size) + 1) / self.rate_per_h
         self.made += chosen.size
-        opened = self.home_u[chosen] < float(self.channel.reach)  # type: ignore[arg-type]
+        opened = self.home_u[chosen] < float(self.channel.reach)
         cues.add(chosen[opened], times[opened], self.channel.weight, self.index)
 
 
@@ -177,13 +177,13 @@ class Mobiliser:
             if channel.kind != "broadcast":
                 continue
             rng = streams.get(system, "warning", channel.name)
-            reached = rng.random(table.size) < float(channel.reach)  # type: ignore[arg-type]
+            reached = rng.random(table.size) < float(channel.reach)
             delay = _delays(channel, rng, table.size)
             if channel.area == "zones":
                 reached &= table.in_zone
             chosen = np.flatnonzero(reached)
             households.append(chosen)
-            times.append(first_order_h + float(channel.start) + delay[chosen])  # type: ignore[arg-type]
+            times.append(first_order_h + float(channel.start) + delay[chosen])
             weights.append(np.full(chosen.size, channel.weight))
             sources.append(np.full(chosen.size, index, np.int64))
         def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -207,8 +207,8 @@ class Mobiliser:
             return
         rng = streams.get(system, "social")
         ties = self.contacts.ties
-        tells = rng.random(ties) < float(mouth.share_telling)  # type: ignore[arg-type]
-        self.tell_delay = np.where(tells, rng.exponential(float(mouth.delay), ties), np.inf)  # type: ignore[arg-type]
+        tells = rng.random(ties) < float(mouth.share_telling)
+        self.tell_delay = np.where(tells, rng.exponential(float(mouth.delay), ties), np.inf)
 
     # ------------------------------------------------------------------------------ step --
     def step(self, t: float) -> np.ndarray:
@@ -332,7 +332,7 @@ class Mobiliser:
 
 def _delays(channel: Channel, rng: np.random.Generator, size: int) -> np.ndarray:
     """Each household's delay in taking a channel's warning in (drawn for all, used where reached)."""
-    mean = float(channel.delay)  # type: ignore[arg-type]
+    mean = float(channel.delay)
     if mean <= 0:
         return np.zeros(size)
     if channel.delay_distribution == "exponential":

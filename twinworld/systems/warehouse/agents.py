@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import mesa
@@ -81,11 +82,11 @@ class Replenisher(mesa.Agent):
         self.kind = "replenisher"
         self.network, self.warehouse, self.policy = network, warehouse, policy
         self.name = warehouse.name
-        self.period_h = float(policy.review_every)  # type: ignore[arg-type]
+        self.period_h = float(policy.review_every)
         self.cover = cover_periods
         method = policy.forecast
         self.forecast: MovingAverageForecast | SmoothingForecast = (
-            SmoothingForecast(float(method.alpha), initial_units) if isinstance(method, ExponentialSmoothing)  # type: ignore[arg-type]
+            SmoothingForecast(float(method.alpha), initial_units) if isinstance(method, ExponentialSmoothing)
             else MovingAverageForecast(method.periods, initial_units))
         self.period_demand = 0.0
         self.reviews = 0
@@ -120,8 +121,8 @@ class Shopper(mesa.Agent):
         super().__init__(model)
         self.kind = "shopper"
         self.customer, self.index, self.prone = customer, index, prone
-        self.multiplier = float(panic.multiplier)  # type: ignore[arg-type]
-        self.duration_h = float(panic.duration)  # type: ignore[arg-type]
+        self.multiplier = float(panic.multiplier)
+        self.duration_h = float(panic.duration)
         self.until_h = -math.inf
         self.panics = 0
 
@@ -149,13 +150,13 @@ class _PanicCustomer:
     def __init__(self, layer_model: mesa.Model, name: str, panic: Panic, orders: int, rng: np.random.Generator,
                  shuffle: random.Random) -> None:
         count = panic.shoppers
-        prone = rng.random(count) < float(panic.share)  # type: ignore[arg-type]
+        prone = rng.random(count) < float(panic.share)
         self.shoppers = [Shopper(layer_model, customer=name, index=i, prone=bool(prone[i]), panic=panic)
                          for i in range(count)]
         self.agents = mesa.agent.AgentSet(self.shoppers, random=shuffle)
         self.placed_by = rng.integers(0, count, orders)
         self.contacts = ring_network(count, contacts=min(panic.contacts, count - 1), rewire=0.1, seed=0)
-        self.tell_delay_h = rng.exponential(float(panic.tell_delay), self.contacts.ties)  # type: ignore[arg-type]
+        self.tell_delay_h = rng.exponential(float(panic.tell_delay), self.contacts.ties)
 
 
 class SupplyAgents:
@@ -181,12 +182,12 @@ class SupplyAgents:
 
     def _replenisher(self, model: mesa.Model, wh: Warehouse, policy: ForecastPolicy,
                      expected_per_h: float) -> Replenisher:
-        period_h = float(policy.review_every)  # type: ignore[arg-type]
+        period_h = float(policy.review_every)
         cover = policy.cover_periods
         if cover is None:
             lead_h = route_hours(self.network.graph, self.network._path(wh.sources[0], wh.name))
             cover = lead_h / period_h + 1.0
-        initial = (float(policy.initial_forecast_units) if policy.initial_forecast_units is not None  # type: ignore[arg-type]
+        initial = (float(policy.initial_forecast_units) if policy.initial_forecast_units is not None
                    else expected_per_h * period_h)
         agent = Replenisher(model, network=self.network, warehouse=wh, policy=policy, cover_periods=cover,
                             initial_units=initial)
@@ -257,9 +258,12 @@ class SupplyAgents:
         env = self.network.env
         ties = found.contacts.edges_from(np.array([shopper]))
         for tie in ties.tolist():
-            other = int(found.contacts.indices[tie])
             env.timeout(float(found.tell_delay_h[tie])).callbacks.append(
-                lambda _e, o=other: self._alarm(found, o, env.now))
+                self._teller(found, int(found.contacts.indices[tie])))
+
+    def _teller(self, found: _PanicCustomer, shopper: int) -> Callable[[object], None]:
+        """A callback: ``shopper`` hears of the shortage now."""
+        return lambda _event: self._alarm(found, shopper, self.network.env.now)
 
     def demand(self, warehouse: str, units: float, now: float) -> None:
         """Units asked of a warehouse (a customer's or another warehouse's order)."""
