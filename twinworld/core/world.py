@@ -98,3 +98,5 @@ class World:
         """Advance the clock to the horizon and close the recorder's probes."""
         self.env.run(until=self.horizon_h)
         self.recorder.close()
+        if self._agents is not None:  # the run creates no more agents
+            self._agents.release()
