@@ -139,8 +139,14 @@ class RunResult:
     wall_s: float = 0.0
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     cascades: dict[str, float] = field(default_factory=dict)
-    cascade: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Every cascade event of the run (id, time_h, system, element, what, detail, cause)."""
+    cascade_events: list[Any] = field(default_factory=list)
+
+    @property
+    def cascade(self) -> pd.DataFrame:
+        """Every cascade event of the run (id, time_h, system, element, what, detail, cause);
+        made on demand, so sweeps do not pay for a table per run."""
+        return pd.DataFrame([vars(e) for e in self.cascade_events],
+                            columns=["id", "time_h", "system", "element", "what", "detail", "cause"])
 
     def row(self, **base: Any) -> dict[str, Any]:
         """The stored row: ``base`` columns (run id, sample index ...), ``param.*``, ``kpi.*``,

@@ -146,3 +146,5 @@ class World:
                 system.begin_statistics()
         self.env.run(until=self.horizon_h)
         self.recorder.close()
+        if self._agents is not None:  # the run creates no more agents
+            self._agents.release()

@@ -135,9 +135,7 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
                 detail[f"{name}.{table_name}"] = table
         if world.recorder.events:
             detail["events"] = pd.DataFrame(world.recorder.events, columns=["time_h", "kind", "detail"])
-    cascade = (pd.DataFrame([vars(e) for e in world.cascade.events]) if world.cascade.events
-               else pd.DataFrame(columns=["id", "time_h", "system", "element", "what", "detail", "cause"]))
     return RunResult(scenario=scenario.name, strategy=strategy, seed=seed, values=dict(values),
                      kpis=kpis, counters=dict(world.recorder.counters),
                      wall_s=time.perf_counter() - started, tables=detail,
-                     cascades=world.cascade.summary(), cascade=cascade)
+                     cascades=world.cascade.summary(), cascade_events=world.cascade.events)

@@ -128,6 +128,7 @@ class PowerGrid(System):
         self.shedding: PriorityShedding | None = None
         self.rotation: RotatingOutages | None = None
         self.redispatch: Redispatch | None = None
+        self.redispatch_method = "generate"  # "dense": the full program at once (for comparisons)
         self.microgrid_mw = np.zeros(case.n_bus)
         self.crew_priority = "fifo"
         self.crew_count = config.crews
@@ -362,7 +363,8 @@ class PowerGrid(System):
         limits = self.limits_mw(now)
         if self.redispatch is not None:
             better = relieve_overloads(self.engine, state, fleet, flows, limits, self.out, islands,
-                                       float(self.redispatch.target_loading))
+                                       float(self.redispatch.target_loading),
+                                       method=self.redispatch_method)
             if better is not None:
                 state, flows = better
         self.state, self.flows_mw = state, flows

@@ -125,15 +125,18 @@ class RoadNetworkConfig(SystemConfig):
     platoon_size: int = Field(5, ge=1, le=10_000, description="vehicles moved together (UXsim's deltan)")
     reroute_every: step_duration() | None = Field(  # type: ignore[valid-type]
         None, description="re-plan routes on current travel times this often; empty = no rerouting")
-    route_noise: float = Field(0.05, ge=0, le=10, description="relative cost noise per destination's routes, "
-                                                       "spreading traffic over equally short roads")
-    route_sets: int = Field(1, ge=1, le=100, description="generations of routes kept; a re-plan moves "
-                                                 "1/route_sets of the traffic to the new best routes")
+    route_noise: float = Field(0.01, ge=0, le=10, description="relative link cost noise of each re-plan, "
+                                                              "shared by all destinations (UXsim's duo_noise): "
+                                                              "breaks ties between equally short roads")
+    route_sets: int = Field(8, ge=1, le=100, description="generations of routes kept: a re-plan sends half "
+                                                         "the traffic on the new best routes, a quarter on "
+                                                         "the previous ones, ... (UXsim's DUO); 1 = all on "
+                                                         "the newest")
     inflow_capacity_factor: float = Field(
-        1.25, ge=0, le=MAX_MULTIPLIER, description="links admit at most this x their capacity (merges queue upstream); "
-                                "0 = no entry limit (pure exit point queues)")
-    backward_wave: bool = Field(False, description="room freed at a link's exit reaches its entry "
-                                                   "after the kinematic backward wave")
+        1.0, ge=0, le=MAX_MULTIPLIER, description="links admit at most this x their capacity (merges queue "
+                                                  "upstream); 0 = no entry limit (pure exit point queues)")
+    backward_wave: bool = Field(True, description="room freed at a link's exit reaches its entry "
+                                                  "after the kinematic backward wave (off: at once)")
     tick: step_duration() = Field(0.25, description="how often the World's clock syncs the engine")  # type: ignore[valid-type]
     casualties_per_1000_veh_h: param(ge=0, le=1000) = Field(  # type: ignore[valid-type]
         0.0, description="injured per 1000 vehicle-hours driven on hazardous links (wet or flooded "
