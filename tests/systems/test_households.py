@@ -180,8 +180,12 @@ def test_informed_drivers_share_zero_route_as_without_rerouting() -> None:
     for data in (plain, nobody, half):
         data["systems"]["roads"]["zones"][0]["households"] = 3000
     base = run(load_scenario(plain), "baseline", 3).kpis
-    assert run(load_scenario(nobody), "baseline", 3).kpis == {**base}
-    assert run(load_scenario(half), "baseline", 3).kpis != base
+    nobody_kpis = run(load_scenario(nobody), "baseline", 3).kpis
+    # the same trips; only the order in which the periodic re-plans re-try waiting heads adds up
+    # delays differently, in the last digits
+    assert nobody_kpis == pytest.approx(base, rel=1e-12, abs=1e-12)
+    assert nobody_kpis["trips_completed"] == base["trips_completed"]
+    assert run(load_scenario(half), "baseline", 3).kpis != pytest.approx(base, rel=1e-6)
 
 
 @pytest.mark.parametrize("households, strategy, message", [
@@ -200,8 +204,8 @@ def test_bad_household_sections_are_clear_errors(households: Any, strategy: Any,
 
 
 def test_no_informed_or_uninformed_platoon_waits_for_a_link_with_room() -> None:
-    """Mixed routing re-plans while platoons wait; a wait must end once the next link has room
-    (a re-plan that lets a platoon move on must wake those waiting behind it)."""
+    """Mixed routing re-plans while platoons wait; a head waiting for a link that has room must
+    have a wake-up coming for that link (its entry slot), so no wait lasts for ever."""
     import yaml
 
     from twinworld.systems.traffic.informed import MixedRoutingEngine
@@ -221,7 +225,6 @@ def test_no_informed_or_uninformed_platoon_waits_for_a_link_with_room() -> None:
         engine = world.systems["roads"].finish_to_now()
         assert isinstance(engine, MixedRoutingEngine)
         for link, wanted in enumerate(engine.blocked_on):
-            if wanted >= 0:
-                head = engine.queue[link][0]
-                assert not engine._has_room(wanted, engine.size[head]), (until, link, wanted)
+            if wanted >= 0 and engine._has_room(wanted, engine.size[engine.queue[link][0]]):
+                assert engine.wake_h[wanted] < math.inf, (until, link, wanted)
     assert world.systems["roads"].kpis()["vehicles_en_route"] == 0

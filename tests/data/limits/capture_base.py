@@ -1,8 +1,11 @@
 """Record today's (rule-based) KPIs, to prove later that behaviour switched off changes nothing.
 
-Run once against the code *before* agents that decide were added (commit 2966d50):
+Run against the code *without* agents that decide (main before the agents branch is merged;
+recorded at main c648918, after the roads became a kinematic-wave link transmission model):
 
-    PYTHONPATH=. python tests/data/limits/capture_base.py
+    PYTHONPATH=/path/to/main python tests/data/limits/capture_base.py
+
+Re-record whenever a model's physics changes on purpose (the KPIs of today's models move).
 
 It writes ``base_kpis.json`` beside itself: for each case (a scenario file or a plugin's example,
 a strategy, a seed) the KPIs as JSON numbers (``repr`` round-trips floats exactly); and

@@ -49,21 +49,27 @@ class MixedRoutingEngine(TrafficEngine):
             return self.free_routes[d][node]
         return super()._route(p, d, node)
 
+    def _other_way(self, p: int, d: int, node: int, blocked: int,
+                   choices: dict[int, float] | None = None) -> int:
+        """Uninformed drivers know one way (their free-flow route): no other generation to try."""
+        if self.uninformed[p]:
+            return -1
+        return super()._other_way(p, d, node, blocked, choices)
+
+    def _block(self, link: int, wanted: tuple[int, ...]) -> None:
+        """An uninformed head waits for its own route's link only: registered on the informed
+        routes' alternatives too, it would be woken there, find its way still blocked and take
+        the wake-up from the heads that could have used it."""
+        if self.uninformed[self.queue[link][0]]:
+            wanted = wanted[:1]
+        super()._block(link, wanted)
+
     def replan(self, *, congested: bool | None = None, all_sets: bool = True) -> None:
-        """Re-plan; free-flow trees follow changes to the network (closures, speeds) only."""
+        """Re-plan; free-flow trees follow changes to the network (closures, speeds) only. The
+        base re-plan then lets every blocked head choose again (on its own trees) and wakes the
+        links that freed room."""
         if all_sets or not self.free_routes:
             next_link, _ = self.net.trees_to(self.dest_node, np.asarray(self.tf), self.is_open,
                                              noise=self.route_noise, rng=self._free_rng)
             self.free_routes = next_link.tolist()
         super().replan(congested=congested, all_sets=all_sets)
-        for link, wanted in enumerate(self.blocked_on):   # the base class checked informed trees only
-            if wanted >= 0:
-                head = self.queue[link][0]
-                if self.uninformed[head] and self.free_routes[self.dest[head]][self.end[link]] != wanted:
-                    self.blocked_on[link] = -1
-                    self._try(link, self.now)
-        # Platoons that moved on during the re-plan freed room; wake whoever waits for it now (the
-        # next advance_to starts a fresh list of freed links, which would lose these wake-ups and
-        # leave heads blocked on empty links for ever).
-        while self._freed:
-            self._wake(self._freed.pop(), self.now)
