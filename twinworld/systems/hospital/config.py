@@ -18,7 +18,7 @@ from twinworld.limits import (
 from twinworld.params import Dist, DurationParam, LatLon, duration, param
 from twinworld.systems.base import Frozen, SystemConfig
 
-__all__ = ["LengthOfStay", "PatientClass", "Census", "HospitalSpec", "HospitalRegionConfig"]
+__all__ = ["LengthOfStay", "PatientClass", "Census", "HospitalSpec", "Ambulances", "HospitalRegionConfig"]
 
 #: Ambulance minutes between two hospitals.
 TravelMin = Annotated[float, Field(ge=0, le=MAX_DURATION_H * 60)]
@@ -69,6 +69,21 @@ class HospitalSpec(Frozen):
     location: LatLon | None = Field(None, description="(latitude, longitude)")
 
 
+class Ambulances(Frozen):
+    """How ambulance crews choose a hospital for an emergency patient, by road and diversion status.
+
+    A patient is taken to their home hospital unless it declares itself on diversion (not
+    ``accepting``: no free bed, or patients already boarding). Then a crew that respects the
+    diversion (a share ``respect_diversion`` of calls) drives to the nearest hospital that is
+    accepting, by the region's travel times (which a ``road_travel`` coupling keeps current),
+    if one is within ``max_travel_min``. Crowding then spreads to the neighbours.
+    """
+
+    max_travel_min: param(gt=0) = Field(30.0, description="longest extra drive to another hospital")  # type: ignore[valid-type]
+    respect_diversion: param(ge=0, le=1) = Field(  # type: ignore[valid-type]
+        1.0, description="share of crews that bypass a hospital on diversion")
+
+
 class HospitalRegionConfig(SystemConfig):
     """A region's hospitals under emergency demand.
 
@@ -93,6 +108,8 @@ class HospitalRegionConfig(SystemConfig):
     road_speed_kmh: float = Field(40.0, gt=0, le=MAX_SPEED_KMH, description="for travel times from locations")
     census_csv: str | None = Field(None, description="CSV (hospital,ward_occupied,icu_occupied) "
                                                      "inside data_dir, read at load time")
+    ambulances: Ambulances | None = Field(None, description="crews divert from hospitals on diversion; "
+                                                            "empty = every patient goes to their home hospital")
 
     @field_validator("hourly_profile")
     @classmethod

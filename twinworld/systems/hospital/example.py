@@ -29,5 +29,6 @@ def example() -> dict[str, Any]:
             "surge": {"kind": "surge_beds", "threshold": 0.85, "hospitals": ["H1"]},
             "cancel": {"kind": "cancel_electives", "when_occupancy_above": 0.7},
             "transfer": {"kind": "transfer", "max_travel_min": 30},
+            "divert": {"kind": "divert_ambulances", "max_travel_min": 30, "respect_diversion": 0.8},
         },
     }

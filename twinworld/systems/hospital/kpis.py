@@ -16,4 +16,6 @@ KPIS = (
     KPI("surge_bed_hours", MINIMIZE, "bed-h", "extra bed-hours opened by surge plans"),
     KPI("electives_cancelled", MINIMIZE, "patients", "planned admissions cancelled"),
     KPI("casualties_received", MINIMIZE, "patients", "injured brought in from the roads (a casualties coupling)"),
+    KPI("ambulance_diversions", MINIMIZE, "patients", "emergency patients taken past a hospital on diversion"),
+    KPI("ambulance_extra_min", MINIMIZE, "min", "minutes ambulances drove beyond the home hospitals"),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import mesa
 import numpy as np
@@ -20,7 +20,8 @@ from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, tar
 from twinworld.systems.hospital.config import HospitalRegionConfig, HospitalSpec, LengthOfStay
 from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
 from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
-from twinworld.systems.hospital.strategies import CancelElectives, SurgeBeds, Transfer
+from twinworld.systems.hospital.dispatch import Dispatcher
+from twinworld.systems.hospital.strategies import CancelElectives, DivertAmbulances, SurgeBeds, Transfer
 from twinworld.systems.hospital.travel import TravelTimes
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ __all__ = ["HospitalRegion", "Hospital", "BedPool", "Patient", "draw_los", "STRE
 
 #: The region's random streams (after its system name): arrival times, patient class, length of
 #: stay, electives and their stays, the starting census's residual stays, electives cancelled,
-#: the injured a casualties coupling brings in.
-STREAMS = ("arrivals", "class", "los", "electives", "elective_los", "census", "cancel", "casualties")
+#: the injured a casualties coupling brings in, the ambulance crews' choice to follow a diversion.
+STREAMS = ("arrivals", "class", "los", "electives", "elective_los", "census", "cancel", "casualties", "dispatch")
 
 
 def draw_los(los: LengthOfStay, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -95,7 +96,8 @@ class Hospital:
         self.base_beds = spec.ward_beds + spec.icu_beds
         self.surges: list[tuple[float, float, float]] = []
         self.counts = dict.fromkeys(("initial", "arrived", "admitted", "discharged", "turned_away",
-                                     "transferred_in", "transferred_out", "electives_cancelled", "casualties"), 0)
+                                     "transferred_in", "transferred_out", "electives_cancelled", "casualties",
+                                     "diverted_in", "diverted_out"), 0)
         self.accepting: bool | None = None   # last published diversion status
         self.surge_open = False
         self.surge_pending = False
@@ -134,6 +136,8 @@ class HospitalRegion(System):
         self.travel_min = TravelTimes(config)
         self.transfer: Transfer | None = None
         self.cancel: CancelElectives | None = None
+        self.ambulance_rule: Any = config.ambulances
+        self.dispatcher: Dispatcher | None = None
         self.surge_plans: list[SurgeBeds] = []
         self.waits: list[float] = []
         self.stats_from_h = 0.0          # the warm-up is over: waits and counts measured from here
@@ -244,6 +248,8 @@ class HospitalRegion(System):
             self.cancel = strategy
         elif isinstance(strategy, SurgeBeds):
             self.surge_plans.append(strategy)
+        elif isinstance(strategy, DivertAmbulances):
+            self.ambulance_rule = strategy
         else:
             super().respond(strategy)
 
@@ -263,6 +269,8 @@ class HospitalRegion(System):
             for h in self.hospitals.values()})
 
     def start(self) -> None:
+        if self.ambulance_rule is not None:
+            self.dispatcher = Dispatcher(self, self.ambulance_rule, self._stream("dispatch"))
         for hospital in self.hospitals.values():
             self._warm_start(hospital)
             self.env.process(self._arrivals(hospital, *self._emergency_patients(hospital)))
@@ -394,7 +402,7 @@ class HospitalRegion(System):
                     hospital.counts["electives_cancelled"] += 1
                     continue
                 bed = "ward"
-            self.arrive(Patient(hospital, bed, stay, t))
+            self.arrive(Patient(hospital, bed, stay, t), by_ambulance=cancel_rng is None)
 
     def _cancels_elective(self, draw: float) -> bool:
         if self.cancel is None:
@@ -402,8 +410,13 @@ class HospitalRegion(System):
         crowded = self.occupied_probe.value / self.base_beds > float(self.cancel.when_occupancy_above)
         return crowded and draw < float(self.cancel.share)
 
-    def arrive(self, patient: Patient) -> None:
-        """A patient arrives at their home hospital: admit, board, transfer or turn away."""
+    def arrive(self, patient: Patient, *, by_ambulance: bool = True) -> None:
+        """A patient arrives at their home hospital: admit, board, transfer or turn away.
+
+        An emergency patient brought by ambulance may be taken elsewhere first (``ambulances:``).
+        """
+        if by_ambulance and self.dispatcher is not None and self.dispatcher.route(patient):
+            return
         hospital = patient.home
         hospital.counts["arrived"] += 1
         pool = hospital.pools[patient.bed]
@@ -581,6 +594,8 @@ class HospitalRegion(System):
             "surge_bed_hours": float(self.extra_probe.area),
             "electives_cancelled": float(sum(self.measured(h, "electives_cancelled") for h in hospitals)),
             "casualties_received": float(sum(self.measured(h, "casualties") for h in hospitals)),
+            "ambulance_diversions": float(sum(self.measured(h, "diverted_out") for h in hospitals)),
+            "ambulance_extra_min": self.dispatcher.extra_minutes(self.stats_from_h) if self.dispatcher else 0.0,
         }
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -592,4 +607,8 @@ class HospitalRegion(System):
                          "mean_occupied": probe.mean(self.env.now), "peak_occupied": probe.peak,
                          "beds": hospital.base_beds})
         occupancy = pd.DataFrame(self.history, columns=["time_h", "hospital", "occupied", "capacity", "waiting"])
-        return {"hospitals": pd.DataFrame(rows), "occupancy": occupancy}
+        found = {"hospitals": pd.DataFrame(rows), "occupancy": occupancy}
+        if self.dispatcher is not None:
+            found["ambulance_diversions"] = pd.DataFrame(self.dispatcher.records,
+                                                         columns=["time_h", "from", "to", "extra_min"])
+        return found

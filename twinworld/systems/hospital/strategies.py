@@ -11,7 +11,7 @@ from twinworld.limits import MAX_MULTIPLIER
 from twinworld.params import duration, param, step_duration
 from twinworld.systems.base import StrategyConfig, SystemConfig, element_field
 
-__all__ = ["SurgeBeds", "CancelElectives", "Transfer", "STRATEGIES"]
+__all__ = ["SurgeBeds", "CancelElectives", "Transfer", "DivertAmbulances", "STRATEGIES"]
 
 
 class SurgeBeds(StrategyConfig):
@@ -46,14 +46,26 @@ class Transfer(StrategyConfig):
     check_every: step_duration() = Field(0.5, description="how often boarding patients are reviewed")  # type: ignore[valid-type]
 
     def check(self, system: SystemConfig) -> list[Problem]:
-        """Transfers need travel times: given, or estimated from every hospital's location."""
+        """Ambulances need travel times: given, or estimated from every hospital's location."""
         hospitals = getattr(system, "hospitals", [])
         if len(hospitals) < 2 or getattr(system, "travel_time_min", None) \
                 or all(h.location is not None for h in hospitals):
             return []
         missing = [h.name for h in hospitals if h.location is None]
-        return [Problem(f"transfer needs travel times, but hospital(s) {', '.join(missing[:5])} have no "
+        return [Problem(f"{self.kind} needs travel times, but hospital(s) {', '.join(missing[:5])} have no "
                         "location", "", valid="give travel_time_min, or each hospital's location")]
 
 
-STRATEGIES = (SurgeBeds, CancelElectives, Transfer)
+class DivertAmbulances(StrategyConfig):
+    """A regional diversion protocol: ambulances bypass hospitals that declare diversion and take
+    patients to the nearest accepting hospital within ``max_travel_min`` (see ``ambulances:``)."""
+
+    kind: Literal["divert_ambulances"]
+    max_travel_min: param(gt=0) = Field(30.0, description="longest extra drive to another hospital")  # type: ignore[valid-type]
+    respect_diversion: param(ge=0, le=1) = Field(1.0, description="share of crews that follow it")  # type: ignore[valid-type]
+
+    def check(self, system: SystemConfig) -> list[Problem]:
+        return Transfer.check(self, system)  # type: ignore[arg-type]
+
+
+STRATEGIES = (SurgeBeds, CancelElectives, Transfer, DivertAmbulances)

@@ -17,7 +17,7 @@ from twinworld.params import Duration, LatLon, duration, param
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["CallSize", "PoissonArrivals", "FittedArrivals", "ScheduledCall", "ScheduleArrivals",
-           "AISArrivals", "Arrivals", "Gate", "PortConfig"]
+           "AISArrivals", "Arrivals", "Gate", "Operators", "PortConfig"]
 
 #: An AIS ship type code (0-99; 70-79 cargo ships, 80-89 tankers).
 AISType = Annotated[int, Field(ge=0, le=99)]
@@ -109,6 +109,25 @@ class Gate(Frozen):
     dwell_cv: float = Field(0.5, ge=0, le=MAX_CV, description="coefficient of variation of the dwell (lognormal)")
 
 
+class Operators(Frozen):
+    """Vessel operators who divert their ships when the expected anchorage wait gets too long.
+
+    Each vessel belongs to one of ``count`` operators (drawn per call); each operator has its own
+    threshold (lognormal across operators: mean ``wait_threshold``, sd ``threshold_cv`` x mean).
+    A vessel arriving when the port's expected wait (``port.wait_h``) passes its operator's
+    threshold sails on at once; a vessel at anchor is diverted at its operator's next review
+    (every ``review_every``) once the expected wait still ahead of it passes the threshold. A
+    diverted vessel's cargo arrives ``extra_sailing`` later than planned.
+    """
+
+    count: int = Field(6, ge=1, le=1000, description="operators (carriers) calling at the port")
+    wait_threshold: duration(gt=0) = Field(48.0, description="mean wait an operator accepts, e.g. 2d")  # type: ignore[valid-type]
+    threshold_cv: float = Field(0.5, ge=0, le=5, description="spread of thresholds between operators")
+    review_every: duration(gt=0) = Field(6.0, description="how often operators review their waiting ships")  # type: ignore[valid-type]
+    extra_sailing: duration(ge=0) = Field(24.0, description="extra time a diverted call's cargo takes")  # type: ignore[valid-type]
+    to: str = Field("alternative port", description="where they go (a label in the results)")
+
+
 class PortConfig(SystemConfig):
     """A container port: vessels queue at the anchorage for a berth, quay cranes move their boxes,
     imports go to the yard and leave through the truck gate.
@@ -132,6 +151,8 @@ class PortConfig(SystemConfig):
     yard_capacity_teu: float = Field(50_000.0, gt=0, le=MAX_MAGNITUDE)
     yard_initial_teu: float = Field(0.0, ge=0, le=MAX_MAGNITUDE, description="import TEU in the yard at the start")
     gate: Gate = Field(default_factory=Gate)
+    operators: Operators | None = Field(None, description="operators who divert ships when the wait is "
+                                                          "too long; empty = every ship waits its turn")
 
     @field_validator("arrivals", mode="before")
     @classmethod

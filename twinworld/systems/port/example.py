@@ -14,7 +14,8 @@ def example() -> dict[str, Any]:
         "system": {"kind": "port", "berths": 2, "cranes_per_berth": 2,
                    "arrivals": {"kind": "poisson", "rate_per_day": 4},
                    "call_size": {"distribution": "lognormal", "mean_teu": 1500, "cv": 0.4},
-                   "yard_capacity_teu": 20000, "yard_initial_teu": 2000},
+                   "yard_capacity_teu": 20000, "yard_initial_teu": 2000,
+                   "operators": {"count": 3, "wait_threshold": "12h", "threshold_cv": 0.5, "review_every": "4h"}},
         "disruptions": [
             {"kind": "port_closure", "target": "port", "start": "1d", "duration": "12h"},
             {"kind": "crane_failure", "target": "port.B1", "start": "2d", "duration": "6h", "cranes": 1},

@@ -23,6 +23,7 @@ from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, tar
 from twinworld.systems.port.config import (CallSize, FittedArrivals, PoissonArrivals, PortConfig,
                                            ScheduleArrivals)
 from twinworld.systems.port.disruptions import ArrivalSurge, CapacityLoss, CraneFailure, PortClosure
+from twinworld.systems.port.operators import Fleet
 from twinworld.systems.port.state import AnchoredVessel, BerthState, PortState
 from twinworld.systems.port.strategies import Divert, ExtraShifts, PriorityBerthing
 
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Port", "Vessel", "Berth", "draw_call_size", "STREAMS"]
 
-#: The port's random streams (after its system name).
-STREAMS = ("arrivals", "teu", "surge", "surge_teu", "dwell")
+#: The port's random streams (after its system name); ``operators``: the vessel operators'
+#: patience and which of them owns each call.
+STREAMS = ("arrivals", "teu", "surge", "surge_teu", "dwell", "operators")
 _OBSERVED = "observed"   # the hold key of what a warm start found broken
 
 _EPS = 1e-9
@@ -75,7 +77,8 @@ class Vessel:
     """One call: what it brings and what happened to it."""
 
     __slots__ = ("index", "name", "teu", "arrived_h", "berthed_h", "departed_h", "diverted_h",
-                 "berth", "moves_left", "imported_teu", "unlotted_teu", "dwell_h", "working")
+                 "berth", "moves_left", "imported_teu", "unlotted_teu", "dwell_h", "working", "extra_h",
+                 "diverted_by")
 
     def __init__(self, index: int, name: str, teu: float, arrived_h: float, dwell_h: float) -> None:
         self.index, self.name, self.teu, self.arrived_h, self.dwell_h = index, name, teu, arrived_h, dwell_h
@@ -87,6 +90,8 @@ class Vessel:
         self.imported_teu = 0.0
         self.unlotted_teu = 0.0     # discharged but not yet booked as a lot for pickup
         self.working = False
+        self.extra_h = 0.0          # extra time its cargo takes once diverted
+        self.diverted_by: str | None = None
 
     @property
     def is_waiting(self) -> bool:
@@ -141,6 +146,7 @@ class Port(System):
         self.extra: ExtraShifts | None = None
         self.priority: PriorityBerthing | None = None
         self.extra_active = False
+        self.fleet = Fleet(self, config.operators) if config.operators is not None else None
         self._ids = 0
         self._token = 0
         self._last_h = 0.0
@@ -291,6 +297,8 @@ class Port(System):
             self._initial_yard(self.yard_teu)
         self.env.process(self._arrivals(drawn))
         self.env.process(self._hourly_snapshot())
+        if self.fleet is not None:
+            self.fleet.start()
 
     def _apply_state(self, state: PortState) -> None:
         """Put the observed vessels, closures and yard in place at time 0."""
@@ -312,7 +320,7 @@ class Port(System):
                 vessel.moves_left = observed.teu_left / self.config.teu_per_move
                 vessel.working = True
         for anchored in state.anchorage:
-            self.arrive(self._observed_vessel(anchored.name, anchored.teu, -anchored.waiting_h))
+            self.arrive(self._observed_vessel(anchored.name, anchored.teu, -anchored.waiting_h), observed=True)
         self.yard_teu = state.yard_teu
         self.ready_teu = min(state.ready_teu, state.yard_teu)
         self.yard_probe.update(0.0, self.yard_teu)
@@ -401,9 +409,12 @@ class Port(System):
             yield self.env.timeout(1.0)
 
     # ----------------------------------------------------------------------- vessel flow --
-    def arrive(self, vessel: Vessel) -> None:
-        """A vessel reaches the anchorage and asks for a berth."""
+    def arrive(self, vessel: Vessel, *, observed: bool = False) -> None:
+        """A vessel reaches the anchorage and asks for a berth (its operator may send it on, unless
+        it was ``observed`` there by a warm start)."""
         self.anchorage.append(vessel)
+        if self.fleet is not None and self.fleet.arrived(vessel, decide=not observed):
+            return
         self._anchorage_changed()
         if self.divert is not None:
             self.world.at(self.env.now + float(self.divert.after), lambda: self._maybe_divert(vessel))
@@ -496,13 +507,21 @@ class Port(System):
     def _maybe_divert(self, vessel: Vessel) -> None:
         if not vessel.is_waiting or vessel not in self.anchorage:
             return
+        self.divert_vessel(vessel, to=self.divert.to, extra_h=float(self.divert.extra_sailing),  # type: ignore[union-attr]
+                           why="strategy")
+
+    def divert_vessel(self, vessel: Vessel, *, to: str, extra_h: float, why: str) -> None:
+        """Send a vessel at the anchorage to another port (``why``: the ``divert`` strategy or its
+        operator); its cargo arrives ``extra_h`` later than planned."""
         self.anchorage.remove(vessel)
         vessel.diverted_h = self.env.now
+        vessel.extra_h = extra_h
+        vessel.diverted_by = why
         self._anchorage_changed()
         self.world.recorder.count(f"{self.name}.diverted")
         if self.env.now >= self.stats_from_h:
             self.world.cascade.outcome(self.name, "vessels_diverted", anywhere=True)
-        self.world.recorder.event("vessel_diverted", f"{vessel.name} -> {self.divert.to}")  # type: ignore[union-attr]
+        self.world.recorder.event("vessel_diverted", f"{vessel.name} -> {to}")
         self._advance()
         self._replan()
 
@@ -628,8 +647,7 @@ class Port(System):
                            v.diverted_h if v.diverted_h is not None else now) - v.arrived_h for v in arrived])
         stays = np.array([(v.departed_h if v.departed_h is not None else now) - v.arrived_h
                           for v in arrived if v.diverted_h is None])
-        extra_sail = float(self.divert.extra_sailing) if self.divert is not None else 0.0
-        delays = waits + np.array([extra_sail if v.diverted_h is not None else 0.0 for v in arrived])
+        delays = waits + np.array([v.extra_h if v.diverted_h is not None else 0.0 for v in arrived])
         return {
             "port_hours_per_call": float(stays.mean()) if stays.size else 0.0,
             "mean_anchorage_wait_h": float(waits.mean()) if waits.size else 0.0,
@@ -649,7 +667,7 @@ class Port(System):
     def tables(self) -> dict[str, pd.DataFrame]:
         calls = pd.DataFrame([{
             "vessel": v.name, "teu": v.teu, "arrived_h": v.arrived_h, "berthed_h": v.berthed_h,
-            "departed_h": v.departed_h, "diverted_h": v.diverted_h,
+            "departed_h": v.departed_h, "diverted_h": v.diverted_h, "diverted_by": v.diverted_by,
             "berth": v.berth.name if v.berth is not None else None} for v in self._arrived()])
         hourly = pd.DataFrame(self.history, columns=["time_h", "anchorage", "berths_occupied", "yard_teu",
                                                      "ready_teu"])

@@ -33,7 +33,16 @@ def check(config: RoadNetworkConfig) -> list[Problem]:
         net = load_network(config.source)
     except FeedError as err:
         return [*problems, Problem(str(err), "source")]
-    return problems + all_problems(net, config)
+    problems += all_problems(net, config)
+    if config.households is not None and config.households.shadow is not None and not problems:
+        from twinworld.systems.traffic.evacuees import shadow_nodes
+
+        if shadow_nodes(net, config).size == 0:
+            where = "inside its polygon " if config.households.shadow.polygon is not None else ""
+            problems.append(Problem(f"the shadow region has no road node {where}outside the zones",
+                                    "households.shadow", valid="a polygon reaching roads outside every zone, "
+                                                               "or zones that leave some of the network out"))
+    return problems
 
 
 def prepare(config: RoadNetworkConfig, files: Any) -> RoadNetworkConfig:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,19 +17,10 @@ from twinworld.limits import (
 )
 from twinworld.params import LatLon, duration, param, step_duration
 from twinworld.systems.base import Frozen, SystemConfig
+from twinworld.systems.traffic.behaviour import HouseholdBehaviour, Mobilisation, Polygon, check_polygon
 
 __all__ = ["GridSpec", "NetworkSource", "Zone", "Mobilisation", "Shelter", "ODFlow",
-           "RoadNetworkConfig", "LatLon", "Polygon"]
-
-Polygon = Annotated[list[LatLon], Field(max_length=MAX_LIST_ITEMS)]
-
-
-def check_polygon(value: Polygon | None) -> Polygon | None:
-    """A polygon needs at least three ``[lat, lon]`` corners."""
-    if value is not None and len(value) < 3:
-        raise ValueError("a polygon needs at least 3 [lat, lon] corners")
-    return value
-
+           "RoadNetworkConfig", "LatLon", "Polygon", "HouseholdBehaviour", "check_polygon"]
 
 class GridSpec(Frozen):
     """A synthetic rows x cols grid of two-way links (defaults: UXsim's default link)."""
@@ -86,17 +77,6 @@ class Zone(Frozen):
         return check_polygon(value)
 
 
-class Mobilisation(Frozen):
-    """When households leave after the evacuation order (at time 0).
-
-    ``rayleigh`` (the classic loading curve) and ``logistic`` have mean (median) ``mean``;
-    ``uniform`` spreads departures evenly over ``[0, 2 x mean]``.
-    """
-
-    curve: Literal["rayleigh", "logistic", "uniform"] = "rayleigh"
-    mean: duration(gt=0) = Field(1.0, description="mean (logistic: median) time to leave, e.g. 45min")  # type: ignore[valid-type]
-
-
 class Shelter(Frozen):
     """A shelter (with capacity) or an exit (no capacity) at a point or node of the network."""
 
@@ -134,6 +114,9 @@ class RoadNetworkConfig(SystemConfig):
     zones: list[Zone] = Field([], max_length=MAX_LIST_ITEMS)
     vehicles_per_household: param(ge=0, le=100) = Field(1.0, description="vehicles each household takes")  # type: ignore[valid-type]
     mobilisation: Mobilisation = Mobilisation()
+    households: HouseholdBehaviour | None = Field(
+        None, description="households as agents that receive warnings, decide and prepare (the "
+                          "departure curve then emerges); empty = leave along the mobilisation curve")
     shelters: list[Shelter] = Field([], max_length=MAX_LIST_ITEMS)
     od: list[ODFlow] = Field([], max_length=MAX_LIST_ITEMS)
     places: dict[str, LatLon] = Field({}, max_length=MAX_LIST_ITEMS,

@@ -13,7 +13,9 @@ def example() -> dict[str, Any]:
     """``{"name", "horizon", "system": section, "disruptions": [...], "strategies": {...}}`` for system name ``roads``.
 
     A 5 x 5 grid of 1 km links (nodes ``"r,c"`` at ``[r x 0.009, c x 0.009]``): two zones evacuate to
-    a shelter and an exit; three named places get published travel times.
+    a shelter and an exit; three named places get published travel times. Households are agents:
+    warned by sirens and word of mouth, some outside the zones leave too, half the drivers follow
+    an app.
     """
     def box(r0: float, c0: float, r1: float, c1: float) -> list[list[float]]:
         return [[r0 * _KM, c0 * _KM], [r0 * _KM, c1 * _KM], [r1 * _KM, c1 * _KM], [r1 * _KM, c0 * _KM]]
@@ -27,6 +29,14 @@ def example() -> dict[str, Any]:
             "shelters": [{"name": "school", "node": "4,1", "capacity_veh": 250}, {"name": "exit", "node": "4,4"}],
             "places": {"A": [0.0, 0.0], "B": [2 * _KM, 2 * _KM], "C": [4 * _KM, 4 * _KM]},
             "deadline": "2h", "casualties_per_1000_veh_h": 20, "casualty_places": ["B", "C"],
+            "households": {
+                "compliance": 0.8, "compliance_sd": 0.1, "vehicles": [0.1, 0.7, 0.2],
+                "channels": [{"name": "sirens", "reach": 0.8, "delay": "5min"},
+                             {"name": "radio", "start": "10min", "reach": 0.5, "delay": "20min", "area": "everywhere"}],
+                "word_of_mouth": {"contacts": 4, "share_telling": 0.6, "delay": "15min"},
+                "shadow": {"households": 150, "compliance": 0.2},
+                "informed_drivers": {"share": 0.5, "replan_every": "15min"},
+            },
         },
         "disruptions": [
             {"kind": "road_closure", "target": "roads", "roads": ["col0"], "start": "30min", "duration": "1h"},
@@ -40,5 +50,9 @@ def example() -> dict[str, Any]:
             "contraflow": {"kind": "contraflow", "roads": ["col2"]},
             "balanced": {"kind": "shelter_assignment", "rule": "capacity_balanced"},
             "rerouting": {"kind": "dynamic_rerouting", "every": "15min"},
+            "door_to_door": {"kind": "warning_channels", "drop": ["radio"],
+                             "add": [{"name": "teams", "kind": "door_to_door", "households_per_h": 400,
+                                      "reach": 0.9, "weight": 2}]},
+            "navigation": {"kind": "inform_drivers", "share": 0.9, "replan_every": "10min"},
         },
     }

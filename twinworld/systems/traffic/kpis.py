@@ -13,7 +13,7 @@ MINIMIZE, MAXIMIZE = Direction.MINIMIZE, Direction.MAXIMIZE
 if TYPE_CHECKING:
     from twinworld.systems.traffic.engine import TrafficEngine
 
-__all__ = ["KPIS", "compute_kpis"]
+__all__ = ["KPIS", "EVACUEE_KPIS", "compute_kpis"]
 
 KPIS = (
     KPI("clearance_time_h", MINIMIZE, "h", "when the last evacuee left the zones (horizon if not all did)"),
@@ -29,7 +29,16 @@ KPIS = (
     KPI("trips_completed", MAXIMIZE, "veh", "vehicles that arrived"),
     KPI("total_travel_time_veh_h", MINIMIZE, "veh-h", "vehicle-hours driven or queued (to the end)"),
     KPI("casualties", MINIMIZE, "persons", "injured on hazardous roads (wet, flooded, dark signals)"),
+    KPI("households_left_behind", MINIMIZE, "households", "households of the zones that had not left by the "
+        "end of the run (not warned, not convinced, or still preparing)"),
+    KPI("warned90_h", MINIMIZE, "h", "time until 90% of the zones' households were warned (rule-based: "
+        "ordered out); horizon if never"),
 )
+
+#: KPIs about the evacuees of the zones; shadow evacuees only load the roads (they count in the
+#: network totals: delay, stranded, en route, trips, travel time).
+EVACUEE_KPIS = ("clearance_time_h", "ete50_h", "ete90_h", "ete100_h", "share_evacuated_by_deadline",
+                "mean_travel_time_min", "p95_travel_time_min")
 
 
 def _ete(arrive: np.ndarray, size: np.ndarray, total: float, share: float, horizon: float) -> float:
@@ -44,16 +53,29 @@ def _ete(arrive: np.ndarray, size: np.ndarray, total: float, share: float, horiz
 
 
 def compute_kpis(engine: "TrafficEngine", *, horizon_h: float, deadline_h: float,
-                 since_h: float = 0.0) -> dict[str, float]:
+                 since_h: float = 0.0, evacuees: np.ndarray | None = None) -> dict[str, float]:
     """The run's KPIs from the engine's platoon records (weighted by platoon size).
 
     With a warm-up (``since_h`` > 0) only trips that depart after it count; times (clearance,
     ETE) are still measured from the start of the run, and delay totals cover the whole run.
+    ``evacuees`` (per platoon) limits the :data:`EVACUEE_KPIS` to the zones' evacuees.
     """
     size = np.asarray(engine.size)
     arrive = np.asarray(engine.arrive_h)
     depart = np.asarray(engine.depart_h)
     cleared = np.asarray(engine.cleared_h)
+    kpis = _platoon_kpis(engine, size, arrive, depart, cleared, horizon_h=horizon_h, deadline_h=deadline_h,
+                         since_h=since_h)
+    if evacuees is not None:
+        mask = np.asarray(evacuees, bool)
+        zones = _platoon_kpis(engine, size[mask], arrive[mask], depart[mask], cleared[mask], horizon_h=horizon_h,
+                              deadline_h=deadline_h, since_h=since_h)
+        kpis.update({key: zones[key] for key in EVACUEE_KPIS})
+    return kpis
+
+
+def _platoon_kpis(engine: "TrafficEngine", size: np.ndarray, arrive: np.ndarray, depart: np.ndarray,
+                  cleared: np.ndarray, *, horizon_h: float, deadline_h: float, since_h: float) -> dict[str, float]:
     if since_h > 0:
         counted = depart >= since_h
         size, arrive, depart, cleared = size[counted], arrive[counted], depart[counted], cleared[counted]

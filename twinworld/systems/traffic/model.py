@@ -21,21 +21,26 @@ from twinworld.systems.traffic.config import RoadNetworkConfig
 from twinworld.systems.traffic.demand import Vehicles, assign_destinations, departure_hours, form_platoons
 from twinworld.systems.traffic.disruptions import BridgeFailure, Flood, RoadClosure, SignalOutage
 from twinworld.systems.traffic.engine import Destination, TrafficEngine
+from twinworld.systems.traffic.evacuees import SHADOW, Evacuees, apply_channels
+from twinworld.systems.traffic.informed import MixedRoutingEngine
 from twinworld.systems.traffic.kpis import compute_kpis
 from twinworld.systems.traffic.network import haversine_km
 from twinworld.systems.traffic.source import load_network
 from twinworld.systems.traffic.state import RoadNetworkState
-from twinworld.systems.traffic.strategies import (Contraflow, DynamicRerouting, ShelterAssignment,
-                                                  Simultaneous, Staged)
+from twinworld.systems.traffic.strategies import (Contraflow, DynamicRerouting, InformDrivers,
+                                                  ShelterAssignment, Simultaneous, Staged, WarningChannels)
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
 
 __all__ = ["RoadNetworkSystem", "Platoon", "LinkEffect", "STREAMS"]
 
-#: The road system's random streams (after its system name): households per zone, route noise,
-#: the injured on hazardous roads.
-STREAMS = ("zone", "routes", "casualties")
+#: The road system's random streams (after its system name): vehicles per zone (the rule-based
+#: draws), route noise, the injured on hazardous roads; with households as agents also their
+#: draws (households, shadow, compliance), informed drivers and their free-flow route noise, the
+#: warning channels, door-to-door visits and the social ties.
+STREAMS = ("zone", "routes", "casualties", "households", "shadow", "compliance", "informed", "free_routes",
+           "warning", "door", "social")
 
 
 @dataclass
@@ -98,6 +103,10 @@ class RoadNetworkSystem(System):
         self.contraflows: list[Contraflow] = []
         self.engine: TrafficEngine | None = None
         self.agents: mesa.agent.AgentSet | None = None
+        self.platoon_zone: list[str] = []
+        self.behaviour = config.households
+        self.inform: InformDrivers | None = None
+        self.evacuees: Evacuees | None = None
 
     # ---------------------------------------------------------------- disruptions, strategies --
     def disrupt(self, disruption: DisruptionConfig) -> None:
@@ -131,6 +140,11 @@ class RoadNetworkSystem(System):
             self.reroute_every_h = float(strategy.every) if strategy.enabled else None  # type: ignore[arg-type]
         elif isinstance(strategy, Contraflow):
             self.contraflows.append(strategy)
+        elif isinstance(strategy, WarningChannels):
+            assert self.behaviour is not None, "checked at load time"
+            self.behaviour = apply_channels(self.behaviour, list(strategy.add), list(strategy.drop))
+        elif isinstance(strategy, InformDrivers):
+            self.inform = strategy
         else:
             super().respond(strategy)
 
@@ -268,6 +282,8 @@ class RoadNetworkSystem(System):
 
     # ---------------------------------------------------------------------------- demand --
     def _vehicles(self, time_to_h: np.ndarray) -> Vehicles:
+        """Every vehicle of the rule-based model: households' cars per zone leaving along the
+        mobilisation curve (after their stage's delay), and OD trips; destinations assigned."""
         config, streams = self.config, self.world.streams
         parts = []
         per_household = float(config.vehicles_per_household)  # type: ignore[arg-type]
@@ -280,23 +296,41 @@ class RoadNetworkSystem(System):
             depart = departure_hours(config.mobilisation, rng.random(count))
             depart += self.stage_delay_h.get(zone.name, 0.0)
             parts.append(Vehicles(origin.astype(np.int64), np.full(count, z), depart, np.full(count, -1)))
+        vehicles = Vehicles.concat([*parts, self._od_vehicles()])
+        share, _ = self._informed()
+        if share < 1.0:
+            vehicles.informed = streams.get(self.name, "informed").random(vehicles.origin.size) < share
+        unset = vehicles.dest < 0
+        if unset.any():
+            chosen = assign_destinations(vehicles.take(np.flatnonzero(unset)), time_to_h,
+                                         self._capacities(), rule=self.shelter_rule)
+            vehicles.dest[unset] = chosen
+        return vehicles
+
+    def _od_vehicles(self) -> Vehicles:
+        """OD trips, evenly spread over their windows, with their destinations."""
         names = [d.name for d in self.destinations]
-        for i, flow in enumerate(config.od):
+        parts = []
+        for i, flow in enumerate(self.config.od):
             count = int(round(float(flow.vehicles)))  # type: ignore[arg-type]
             start, end = float(flow.start), float(flow.end)  # type: ignore[arg-type]
             origin = self.snapped.od_origins[i]
             depart = start + (np.arange(count) + 0.5) * (end - start) / max(count, 1)
             parts.append(Vehicles(np.full(count, origin, np.int64), np.full(count, -1 - i), depart,
                                   np.full(count, names.index(flow.destination))))
-        vehicles = Vehicles.concat(parts)
-        unset = vehicles.dest < 0
-        if unset.any():
-            capacity = np.array([d.capacity_veh for d in self.destinations])
-            chosen = assign_destinations(Vehicles(vehicles.origin[unset], vehicles.zone[unset],
-                                                  vehicles.depart_h[unset], vehicles.dest[unset]),
-                                         time_to_h, capacity, rule=self.shelter_rule)
-            vehicles.dest[unset] = chosen
-        return vehicles
+        return Vehicles.concat(parts)
+
+    def _capacities(self) -> np.ndarray:
+        return np.array([d.capacity_veh for d in self.destinations])
+
+    def _informed(self) -> tuple[float, float | None]:
+        """Share of informed drivers and how often their app re-plans (None: the system's rerouting)."""
+        if self.inform is not None:
+            return float(self.inform.share), float(self.inform.replan_every)  # type: ignore[arg-type]
+        if self.behaviour is not None:
+            drivers = self.behaviour.informed_drivers
+            return float(drivers.share), None if drivers.replan_every is None else float(drivers.replan_every)  # type: ignore[arg-type]
+        return 1.0, None
 
     # ----------------------------------------------------------------------------- start --
     def start(self) -> None:
@@ -304,23 +338,15 @@ class RoadNetworkSystem(System):
         in_zone = np.zeros(self.net.n_nodes, bool) if config.zones else np.ones(self.net.n_nodes, bool)
         for zone, nodes in zip(config.zones, self.zone_nodes):
             in_zone[nodes] = True
-        engine = TrafficEngine(self.net, self.destinations, reroute_every_h=self.reroute_every_h,
-                               in_zone=in_zone, route_noise=config.route_noise,
-                               rng=world.streams.get(self.name, "routes"),
-                               inflow_factor=config.inflow_capacity_factor,
-                               backward_wave=config.backward_wave, route_sets=config.route_sets)
+        engine = self._engine(in_zone)
         engine.replan(congested=False)
         self.engine = engine
-        platoons = form_platoons(self._vehicles(engine.time_to_h), config.platoon_size)
-        engine.add_platoons(platoons["origin"], platoons["dest"], platoons["depart_h"], platoons["size"])
-        zone_names = [z.name for z in config.zones]
-        self.platoon_zone = [zone_names[z] if z >= 0 else f"od{-1 - z}" for z in platoons["zone"]]
+        model = world.agents.model
+        self.agents = mesa.agent.AgentSet([], random=model.random)
+        if self.behaviour is None:
+            self._add_platoons(form_platoons(self._vehicles(engine.time_to_h), config.platoon_size))
         if self.state is not None:
             self._apply_state(self.state)
-        model = world.agents.model
-        self.agents = mesa.agent.AgentSet(
-            [Platoon(model, index=i, engine=engine, zone=zone) for i, zone in enumerate(self.platoon_zone)],
-            random=model.random)
         self.shelter_agents = [world.agents.add_facility(
             name=d.name, kind="shelter", state=d,
             location=(float(self.net.lat[d.node]), float(self.net.lon[d.node]))) for d in self.destinations]
@@ -333,6 +359,42 @@ class RoadNetworkSystem(System):
         world.env.process(self._drive(float(config.tick)))  # type: ignore[arg-type]
         if self.reroute_every_h is not None:
             world.env.process(self._reroute(self.reroute_every_h))
+        if self.behaviour is not None:
+            share, _ = self._informed()
+            self.evacuees = Evacuees(self, self.behaviour, informed_share=share, add_platoons=self._add_platoons)
+            self.evacuees.start(engine.time_to_h, self._capacities(), self._od_vehicles())
+
+    def _engine(self, in_zone: np.ndarray) -> TrafficEngine:
+        """The traffic engine; with uninformed drivers under rerouting, one that routes them on
+        free-flow trees."""
+        config, streams = self.config, self.world.streams
+        share, every = self._informed()
+        if every is not None:
+            self.reroute_every_h = every
+        options = dict(reroute_every_h=self.reroute_every_h, in_zone=in_zone, route_noise=config.route_noise,
+                       rng=streams.get(self.name, "routes"), inflow_factor=config.inflow_capacity_factor,
+                       backward_wave=config.backward_wave, route_sets=config.route_sets)
+        if share < 1.0 and self.reroute_every_h is not None:
+            return MixedRoutingEngine(self.net, self.destinations, free_rng=streams.get(self.name, "free_routes"),
+                                      **options)  # type: ignore[arg-type]
+        return TrafficEngine(self.net, self.destinations, **options)  # type: ignore[arg-type]
+
+    def _add_platoons(self, platoons: dict[str, np.ndarray]) -> None:
+        """Put platoons on the roads (departing at their times) and record them as Mesa agents."""
+        engine = self.engine
+        assert engine is not None
+        start = len(engine.size)
+        if isinstance(engine, MixedRoutingEngine):
+            engine.add_platoons(platoons["origin"], platoons["dest"], platoons["depart_h"], platoons["size"],
+                                informed=platoons.get("informed"))
+        else:
+            engine.add_platoons(platoons["origin"], platoons["dest"], platoons["depart_h"], platoons["size"])
+        zone_names = [z.name for z in self.config.zones]
+        self.platoon_zone += [(zone_names[z] if z < len(zone_names) else SHADOW) if z >= 0 else f"od{-1 - z}"
+                              for z in platoons["zone"].tolist()]
+        model = self.world.agents.model
+        for i in range(start, len(engine.size)):
+            self.agents.add(Platoon(model, index=i, engine=engine, zone=self.platoon_zone[i]))  # type: ignore[union-attr]
 
     def _drive(self, tick_h: float):
         """Advance the engine with the World's clock, one tick (simulated hours) at a time; publish
@@ -388,11 +450,35 @@ class RoadNetworkSystem(System):
 
     def kpis(self) -> dict[str, float]:
         engine = self.finish()
+        shadow = np.array([zone == SHADOW for zone in self.platoon_zone], bool)
         kpis = compute_kpis(engine, horizon_h=self.world.horizon_h,
                             deadline_h=float(self.config.deadline),  # type: ignore[arg-type]
-                            since_h=self.world.warmup_h)
+                            since_h=self.world.warmup_h, evacuees=~shadow if shadow.any() else None)
         kpis["casualties"] = float(sum(self.casualties.values()) + self.casualties_unreached)
+        kpis.update(self.evacuees.kpis(self.world.horizon_h) if self.evacuees is not None else self._rule_kpis())
         return kpis
+
+    def _rule_kpis(self) -> dict[str, float]:
+        """The households KPIs of the rule-based model: every household hears the plan at the first
+        order and leaves on the curve after its zone's turn; those whose departure falls after the
+        horizon are left behind (the zone's households in proportion to its late vehicles)."""
+        engine = self.engine
+        assert engine is not None
+        zone_names = [z.name for z in self.config.zones]
+        if not zone_names:
+            return {"households_left_behind": 0.0, "warned90_h": 0.0}
+        zone_of = np.array(self.platoon_zone, dtype=object)
+        size, depart = np.asarray(engine.size), np.asarray(engine.depart_h)
+        left_behind = 0.0
+        for zone, nodes in zip(self.config.zones, self.zone_nodes):
+            households = (float(zone.households) if zone.households is not None  # type: ignore[arg-type]
+                          else float(zone.households_per_node) * nodes.size)  # type: ignore[arg-type]
+            mine = zone_of == zone.name
+            vehicles = float(size[mine].sum())
+            if vehicles > 0:
+                left_behind += households * float(size[mine & (depart > self.world.horizon_h)].sum()) / vehicles
+        first_order = min(self.stage_delay_h.get(name, 0.0) for name in zone_names)
+        return {"households_left_behind": float(round(left_behind)), "warned90_h": float(first_order)}
 
     def tables(self) -> dict[str, pd.DataFrame]:
         engine = self.finish()
@@ -405,7 +491,10 @@ class RoadNetworkSystem(System):
                                  "node": [self.net.node_ids[d.node] for d in self.destinations],
                                  "capacity_veh": [d.capacity_veh for d in self.destinations],
                                  "received_veh": [d.received_veh for d in self.destinations]})
-        return {"platoons": platoons, "shelters": shelters}
+        found = {"platoons": platoons, "shelters": shelters}
+        if self.evacuees is not None:
+            found.update(self.evacuees.tables(self.net.node_ids, self.world.horizon_h))
+        return found
 
     def travel_time_matrix(self, places: Mapping[str, Any] | Sequence[str] | None = None, *,
                            congested: bool = True) -> pd.DataFrame:

@@ -7,11 +7,12 @@ from typing import Literal
 from pydantic import Field
 
 from twinworld.errors import FeedError, Problem
-from twinworld.params import duration, step_duration
+from twinworld.params import duration, param, step_duration
 from twinworld.systems.base import Frozen, StrategyConfig, SystemConfig, element_field
+from twinworld.systems.traffic.behaviour import Channel
 
 __all__ = ["Simultaneous", "Stage", "Staged", "Contraflow", "ShelterAssignment", "DynamicRerouting",
-           "STRATEGIES"]
+           "WarningChannels", "InformDrivers", "STRATEGIES"]
 
 
 class Simultaneous(StrategyConfig):
@@ -28,7 +29,11 @@ class Stage(Frozen):
 
 
 class Staged(StrategyConfig):
-    """Zones leave in stages; a zone in no stage leaves with the first order (no delay)."""
+    """Zones leave in stages; a zone in no stage leaves with the first order (no delay).
+
+    With households as agents (``households:``), every zone hears the plan from the first order
+    on; a household that decides to leave starts preparing at its zone's turn.
+    """
 
     kind: Literal["staged"]
     stages: list[Stage] = Field(min_length=1)
@@ -73,4 +78,37 @@ class DynamicRerouting(StrategyConfig):
     every: step_duration() = 1 / 6  # type: ignore[valid-type]
 
 
-STRATEGIES = (Simultaneous, Staged, Contraflow, ShelterAssignment, DynamicRerouting)
+class WarningChannels(StrategyConfig):
+    """Warn households through other channels: add sirens, cell broadcast, door-to-door teams
+    (a channel of the same name is replaced), or drop some. Needs ``households:``."""
+
+    kind: Literal["warning_channels"]
+    add: list[Channel] = Field([], description="channels to add (or replace, by name)")
+    drop: list[str] = Field([], description="names of channels to stop using")
+
+    def check(self, system: SystemConfig) -> list[Problem]:
+        behaviour = getattr(system, "households", None)
+        if behaviour is None:
+            return [Problem("warning_channels acts on households as agents, but the system has no "
+                            "households: section", "", valid="give the road system a households: section")]
+        known = [c.name for c in behaviour.channels]
+        problems = [Problem(f"no channel named {name!r} to drop", f"drop.{i}", valid=", ".join(known))
+                    for i, name in enumerate(self.drop) if name not in known]
+        left = [c for c in behaviour.channels if c.name not in self.drop and c.name not in {a.name for a in self.add}]
+        if not left and not self.add:
+            problems.append(Problem("dropping every channel leaves nobody warned", "drop",
+                                    valid="keep or add at least one channel"))
+        return problems
+
+
+class InformDrivers(StrategyConfig):
+    """Give drivers live traffic information (an app, radio, variable message signs): a share
+    ``share`` follow routes re-planned on current travel times every ``replan_every``; the others
+    keep to the shortest roads at free-flow speed."""
+
+    kind: Literal["inform_drivers"]
+    share: param(ge=0, le=1) = Field(0.8, description="share of drivers informed")  # type: ignore[valid-type]
+    replan_every: step_duration() = Field(1 / 6, description="how often informed drivers re-plan")  # type: ignore[valid-type]
+
+
+STRATEGIES = (Simultaneous, Staged, Contraflow, ShelterAssignment, DynamicRerouting, WarningChannels, InformDrivers)

@@ -9,7 +9,7 @@ distribution, an optional capacity and a cost per unit.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,8 +17,9 @@ from twinworld.limits import MAX_CV, MAX_LIST_ITEMS, MAX_MAGNITUDE, MAX_MULTIPLI
 from twinworld.params import Dist, Duration, LatLon, duration, param, step_duration
 from twinworld.systems.base import Frozen, SystemConfig
 
-__all__ = ["LeadTime", "SupplierSpec", "PortSpec", "SSPolicy", "RSPolicy", "BaseStockPolicy",
-           "InventoryPolicy", "WarehouseSpec", "CustomerSpec", "LaneSpec", "SupplyNetworkConfig"]
+__all__ = ["LeadTime", "SupplierSpec", "PortSpec", "SSPolicy", "RSPolicy", "BaseStockPolicy", "MovingAverage",
+           "ExponentialSmoothing", "ForecastPolicy", "InventoryPolicy", "WarehouseSpec", "Panic", "CustomerSpec",
+           "LaneSpec", "SupplyNetworkConfig"]
 
 
 class LeadTime(Frozen):
@@ -113,7 +114,42 @@ class BaseStockPolicy(Frozen):
     base_stock_units: param(gt=0) = Field(description="target inventory position")  # type: ignore[valid-type]
 
 
-InventoryPolicy = Annotated[Union[SSPolicy, RSPolicy, BaseStockPolicy], Field(discriminator="kind")]
+class MovingAverage(Frozen):
+    """Forecast the demand of the next period as the mean of the last ``periods`` periods."""
+
+    method: Literal["moving_average"]
+    periods: int = Field(ge=1, le=365, description="p, the periods averaged")
+
+
+class ExponentialSmoothing(Frozen):
+    """Forecast = alpha x last period's demand + (1 - alpha) x the previous forecast."""
+
+    method: Literal["exponential_smoothing"]
+    alpha: param(ge=0, le=1) = Field(description="smoothing constant; 0 = the forecast never moves")  # type: ignore[valid-type]
+
+
+class ForecastPolicy(Frozen):
+    """Order up to a forecast (periodic review): a warehouse or retailer that decides.
+
+    Every ``review_every`` (one period) it counts the demand it got in the period (units asked of
+    it, served or not), updates its forecast of the demand per period, sets its order-up-to level
+    to ``cover_periods`` x forecast + ``safety_factor`` x (sd of demand) x sqrt(cover_periods),
+    and orders what brings its inventory position up to it. Orders then swing more than demand:
+    the bullwhip effect (Chen, Drezner, Ryan & Simchi-Levi 2000).
+    """
+
+    kind: Literal["forecast"]
+    review_every: step_duration() = Field(24.0, description="the period, e.g. 1d")  # type: ignore[valid-type]
+    forecast: Annotated[MovingAverage | ExponentialSmoothing, Field(discriminator="method")]
+    cover_periods: float | None = Field(
+        None, gt=0, le=MAX_MAGNITUDE, description="periods of forecast demand the level covers; empty = the mean lead "
+                                "time of the primary source's route in periods, plus the review period")
+    safety_factor: float = Field(0.0, ge=0, le=100, description="z: safety stock in sds of the demand over the cover")
+    initial_forecast_units: param(ge=0, le=MAX_MAGNITUDE) | None = Field(  # type: ignore[valid-type]
+        None, description="demand per period to start from; empty = the mean demand of what it serves")
+
+
+InventoryPolicy = Annotated[SSPolicy | RSPolicy | BaseStockPolicy | ForecastPolicy, Field(discriminator="kind")]
 
 
 class WarehouseSpec(Frozen):
@@ -132,6 +168,27 @@ class WarehouseSpec(Frozen):
     location: LatLon | None = None
 
 
+_period = duration   # Panic has a field named ``duration``; its annotations use this alias
+
+
+class Panic(Frozen):
+    """Panic buying: some shoppers buy more for a while when they meet an empty shelf, or hear of one.
+
+    The customer's orders come from ``shoppers`` shoppers (each order is one shopper's). A share
+    ``share`` of them are prone to panic: when one of their orders is not filled at once, or a
+    contact tells them of a shortage (each tells its ``contacts`` after an exponential delay of
+    mean ``tell_delay``), they order ``multiplier`` times as much for ``duration``.
+    """
+
+    share: param(ge=0, le=1) = Field(0.3, description="share of shoppers prone to panic")  # type: ignore[valid-type]
+    multiplier: param(ge=1, le=MAX_MULTIPLIER) = Field(  # type: ignore[valid-type]
+        2.0, description="order size while panicking, x the usual")
+    tell_delay: _period(gt=0) = Field(12.0, description="mean time to tell a contact, e.g. 12h")  # type: ignore[valid-type]
+    shoppers: int = Field(100, ge=1, le=100_000, description="shoppers placing the customer's orders")
+    contacts: int = Field(4, ge=0, le=50, description="contacts each shopper tells of a shortage")
+    duration: _period(gt=0) = Field(72.0, description="how long a panic lasts, e.g. 3d")  # type: ignore[valid-type]
+
+
 class CustomerSpec(Frozen):
     """A customer ordering from its warehouse as a Poisson stream of orders."""
 
@@ -142,6 +199,7 @@ class CustomerSpec(Frozen):
                                                     "with the shortest lane to it")
     critical: bool = Field(False, description="served first under priority_allocation (e.g. a hospital)")
     location: LatLon | None = None
+    panic: Panic | None = Field(None, description="shoppers who buy more when they meet or hear of a shortage")
 
 
 class LaneSpec(Frozen):

@@ -26,4 +26,8 @@ KPIS = (
     KPI("rerouted_shipments", MINIMIZE, "shipments", "shipments that left their planned route"),
     KPI("mean_stock_units", MINIMIZE, "units", "time-average units on hand over all warehouses"),
     KPI("spoiled_units", MINIMIZE, "units", "stock lost when a warehouse's cold storage lost power"),
+    KPI("bullwhip_ratio", MINIMIZE, "ratio", "largest Var(orders per day) / Var(demand per day) of a "
+        "warehouse over the measured window (1 when no warehouse's demand varied)"),
+    KPI("panic_extra_units", MINIMIZE, "units", "units customers ordered beyond their usual because they "
+        "were panic buying"),
 )

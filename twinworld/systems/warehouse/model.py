@@ -22,6 +22,7 @@ import pandas as pd
 import simpy
 
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
+from twinworld.systems.warehouse.agents import SupplyAgents, bullwhip_ratio
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
 from twinworld.systems.warehouse.disruptions import (CapacityLoss, DemandSpike, LaneClosure,
                                                      PortClosure, SupplierFailure)
@@ -40,8 +41,10 @@ __all__ = ["SupplyNetwork", "STREAMS"]
 #: A shortage up to a week after a closure ends is still its doing (the backlog clears slowly).
 _BACKLOG_LINGER_H = 168.0
 
-#: The network's random streams (after its system name): customer orders, lane transit times.
-STREAMS = ("demand", "lead_time")
+#: The network's random streams (after its system name): customer orders, lane transit times,
+#: panic-prone shoppers (who they are, which orders they place, when they tell their contacts) and
+#: the order in which warehouses reviewing at the same moment take their turn.
+STREAMS = ("demand", "lead_time", "panic", "reviews")
 
 
 class SupplyNetwork(System):
@@ -99,13 +102,14 @@ class SupplyNetwork(System):
         self.port_delay_h: dict[str, float] = {}       # supply port -> anchorage wait fed by a port
         self.road_h: dict[str, float] = {}             # road lane -> hours the road system says
         self.counts["spoiled_units"] = 0.0
+        for customer in config.customers:
+            rate = float(customer.demand_per_day) * customer.units_per_order
+            self.warehouses[self.serving[customer.name]].demand_per_day += rate
+        self.supply_agents = SupplyAgents(self)    # forecasting warehouses set their levels here
         rec = world.recorder
         self.stock_probes = {w: rec.probe(f"{name}.{w}.on_hand", initial=wh.on_hand)
                              for w, wh in self.warehouses.items()}
         self.backlog_probe = rec.probe(f"{name}.backorders")
-        for customer in config.customers:
-            rate = float(customer.demand_per_day) * customer.units_per_order
-            self.warehouses[self.serving[customer.name]].demand_per_day += rate
 
     def _serving_warehouse(self, customer: str, served_by: str | None) -> str:
         if served_by is not None:
@@ -295,17 +299,22 @@ class SupplyNetwork(System):
             self._apply_state(self.state)
         for customer in self.customers.values():
             times = self._order_times(customer.name)
+            if customer.panic is not None:
+                self.supply_agents.panic_for(customer.name, times.size)
             if times.size:
                 self.env.process(self._demand(customer.name, times))
         for wh in self.warehouses.values():
             self._stock_changed(wh)
             if self.state is None or wh.name not in self.state.warehouses:
                 self._seed_pipeline(wh)
-            if wh.periodic_h is not None:
+            if wh.name in self.supply_agents.replenishers:
+                self.supply_agents.start_reviews(wh)
+            elif wh.periodic_h is not None:
                 self.env.process(self._periodic_review(wh))
             else:
                 self._review(wh)
         self.env.process(self._snapshot(24.0))
+        self.supply_agents.watch_panic()
 
     def _snapshot(self, every_h: float) -> Iterator:
         """Process: record each warehouse's stock, pipeline and backorders every ``every_h`` hours."""
@@ -352,6 +361,14 @@ class SupplyNetwork(System):
         """Process: the customer's orders at their pre-drawn times (simulated hours pass)."""
         env = self.env
         spec = self.customers[customer]
+        if customer in self.supply_agents.panicky:   # its shoppers decide how much to buy
+            for k, t in enumerate(times.tolist()):
+                yield env.timeout(t - env.now)
+                units, shopper = self.supply_agents.units(customer, k, spec.units_per_order, t)
+                order = Order(customer, units, t, critical=spec.critical, counted=t >= self.count_from_h)
+                order.shopper = shopper
+                self.order(order, self.serving[customer])
+            return
         for t in times.tolist():
             yield env.timeout(t - env.now)
             self.order(Order(customer, spec.units_per_order, t, critical=spec.critical,
@@ -370,6 +387,7 @@ class SupplyNetwork(System):
             self.counts["demand_units"] += order.units
             if order.critical:
                 self.counts["critical_demand_units"] += order.units
+        self.supply_agents.demand(seller, order.units, self.env.now)
         self.fulfil(self.warehouses[seller], order)
         self._review(self.warehouses[seller])
 
@@ -384,6 +402,7 @@ class SupplyNetwork(System):
             return
         short = order.open_units
         if order.is_customer:
+            self.supply_agents.stock_out(order.buyer, order.shopper, self.env.now)
             if order.counted:
                 self.counts["weighted_short_units"] += short * (
                     self.config.critical_cost_factor if order.critical else 1.0)
@@ -484,6 +503,7 @@ class SupplyNetwork(System):
         """Order ``quantity`` units for ``wh`` from its sources (split under dual sourcing)."""
         if quantity <= 0:
             return
+        self.supply_agents.ordered(wh.name, quantity, self.env.now)
         factor = self._expedite_factor(wh)
         for source, units in self._split(wh, quantity):
             if units <= 0:
@@ -730,7 +750,10 @@ class SupplyNetwork(System):
         return sum(s.units for s in self.live.values())
 
     def kpis(self) -> dict[str, float]:
-        return network_kpis(self)
+        kpis = network_kpis(self)
+        kpis["bullwhip_ratio"] = bullwhip_ratio(self.supply_agents.bullwhip(self.count_from_h, self.world.horizon_h))
+        kpis["panic_extra_units"] = float(self.supply_agents.extra_units)
+        return kpis
 
     def tables(self) -> dict[str, pd.DataFrame]:
         rows = [{"warehouse": wh.name, "initial": wh.initial, "received": wh.received,
@@ -740,4 +763,5 @@ class SupplyNetwork(System):
                 for wh in self.warehouses.values()]
         moves = pd.DataFrame(self.moves, columns=["shipment", "element", "start_h", "end_h"])
         stock = pd.DataFrame(self.history, columns=["time_h", "warehouse", "on_hand", "on_order", "backordered"])
-        return {"warehouses": pd.DataFrame(rows), "movements": moves, "stock": stock}
+        return {"warehouses": pd.DataFrame(rows), "movements": moves, "stock": stock,
+                **self.supply_agents.tables(self.count_from_h, self.world.horizon_h)}

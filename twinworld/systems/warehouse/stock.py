@@ -8,7 +8,7 @@ from typing import Iterator
 
 import numpy as np
 
-from twinworld.systems.warehouse.config import (BaseStockPolicy, LeadTime, RSPolicy, SSPolicy,
+from twinworld.systems.warehouse.config import (BaseStockPolicy, ForecastPolicy, LeadTime, RSPolicy, SSPolicy,
                                                 WarehouseSpec)
 
 __all__ = ["Order", "Shipment", "Warehouse", "draw_lead_time_h"]
@@ -35,7 +35,7 @@ class Order:
     """A request for ``units`` from a buyer (customer or warehouse) to a selling warehouse."""
 
     __slots__ = ("buyer", "units", "placed_h", "critical", "is_customer", "open_units",
-                 "undelivered", "counted", "done")
+                 "undelivered", "counted", "done", "shopper")
 
     def __init__(self, buyer: str, units: int, placed_h: float, *, critical: bool = False,
                  is_customer: bool = True, counted: bool = True) -> None:
@@ -48,6 +48,7 @@ class Order:
         self.undelivered = units     # not yet at the buyer (lost units are written off here too)
         self.counted = counted       # placed after the warm-up
         self.done = False
+        self.shopper = -1            # which of the customer's shoppers placed it (panic buying)
 
 
 class Shipment:
@@ -95,6 +96,9 @@ class Warehouse:
         elif isinstance(policy, BaseStockPolicy):
             level = float(policy.base_stock_units)
             self.s, self.S = level - 1e-9, level
+        elif isinstance(policy, ForecastPolicy):   # its agent sets S from the forecast (agents.py)
+            self.s, self.S = -math.inf, 0.0
+            self.periodic_h = float(policy.review_every)
         initial = spec.initial_units
         self.on_hand = int(round(float(initial))) if initial is not None else int(math.floor(self.S))
         self.initial = self.on_hand
@@ -109,6 +113,7 @@ class Warehouse:
         self.reserve_units = 0.0
         self.in_stock: bool | None = None  # last published availability
         self.storage_factor = 1.0          # share of the order-up-to level it can hold (cold storage)
+        self.level_extra = 0.0             # safety stock added by a strategy (forecast policies)
 
     @property
     def position(self) -> int:
@@ -119,6 +124,7 @@ class Warehouse:
         """Add safety stock: reorder point and order-up-to level both go up."""
         self.s += extra_units
         self.S += extra_units
+        self.level_extra += extra_units
 
     def order_quantity(self) -> int:
         """Units to order now under continuous review (0 if the position is above ``s``)."""
