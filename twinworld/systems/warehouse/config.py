@@ -29,8 +29,8 @@ class LeadTime(Frozen):
     """
 
     distribution: Literal["fixed", "exponential", "lognormal", "gamma", "uniform"] = "fixed"
-    mean: duration(ge=0) = Field(description="mean transit time, e.g. 3d")  # type: ignore[valid-type]
-    cv: param(ge=0, le=MAX_CV) = Field(0.0, description="coefficient of variation (sd / mean); "  # type: ignore[valid-type]
+    mean: Annotated[float, duration(ge=0)] = Field(description="mean transit time, e.g. 3d")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(0.0, description="coefficient of variation (sd / mean); "
                                              "ignored for fixed (0) and exponential (1)")
 
     @model_validator(mode="before")
@@ -64,7 +64,7 @@ class SupplierSpec(Frozen):
     """A source of goods with unlimited stock; orders leave at most at its dispatch rate."""
 
     name: str
-    capacity_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
+    capacity_units_per_day: Annotated[float, param(gt=0)] | None = Field(
         None, description="units it can dispatch per day; empty = unlimited")
     location: LatLon | None = Field(None, description="(latitude, longitude)")
 
@@ -73,8 +73,8 @@ class PortSpec(Frozen):
     """A port that shipments pass through: handled for ``handling_time`` at most at its throughput."""
 
     name: str
-    handling_time: duration(ge=0) = Field(12.0, description="unloading and clearing per shipment")  # type: ignore[valid-type]
-    throughput_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
+    handling_time: Annotated[float, duration(ge=0)] = Field(12.0, description="unloading and clearing per shipment")
+    throughput_units_per_day: Annotated[float, param(gt=0)] | None = Field(
         None, description="units the port can handle per day; empty = unlimited")
     location: LatLon | None = None
 
@@ -83,8 +83,8 @@ class SSPolicy(Frozen):
     """(s, S): when the inventory position falls to ``s`` or below, order up to ``S`` (continuous review)."""
 
     kind: Literal["s_S"]
-    reorder_point_units: param(ge=0) = Field(description="s")  # type: ignore[valid-type]
-    order_up_to_units: param(gt=0) = Field(description="S (must exceed s)")  # type: ignore[valid-type]
+    reorder_point_units: Annotated[float, param(ge=0)] = Field(description="s")
+    order_up_to_units: Annotated[float, param(gt=0)] = Field(description="S (must exceed s)")
 
     @model_validator(mode="after")
     def _s_below_S(self) -> SSPolicy:
@@ -102,15 +102,15 @@ class RSPolicy(Frozen):
     """(R, S): every ``review_every``, order up to ``S`` (periodic review)."""
 
     kind: Literal["R_S"]
-    review_every: step_duration() = Field(description="R, e.g. 7d")  # type: ignore[valid-type]
-    order_up_to_units: param(gt=0) = Field(description="S")  # type: ignore[valid-type]
+    review_every: Annotated[float, step_duration()] = Field(description="R, e.g. 7d")
+    order_up_to_units: Annotated[float, param(gt=0)] = Field(description="S")
 
 
 class BaseStockPolicy(Frozen):
     """Base stock: after every demand, order what was taken (keep the position at ``level``)."""
 
     kind: Literal["base_stock"]
-    base_stock_units: param(gt=0) = Field(description="target inventory position")  # type: ignore[valid-type]
+    base_stock_units: Annotated[float, param(gt=0)] = Field(description="target inventory position")
 
 
 InventoryPolicy = Annotated[Union[SSPolicy, RSPolicy, BaseStockPolicy], Field(discriminator="kind")]
@@ -123,12 +123,12 @@ class WarehouseSpec(Frozen):
     sources: list[str] = Field(min_length=1, max_length=MAX_LIST_ITEMS, description="suppliers or warehouses it orders from, "
                                                          "in order of preference (the first is primary)")
     policy: InventoryPolicy
-    initial_units: param(ge=0) | None = Field(  # type: ignore[valid-type]
+    initial_units: Annotated[float, param(ge=0)] | None = Field(
         None, description="stock at the start; empty = the policy's order-up-to level")
     in_transit_units: int = Field(
         0, ge=0, le=MAX_MAGNITUDE, description="units already on their way from the primary source at the start, "
                              "arriving in weekly lots spread over the first leg's mean transit time")
-    holding_cost_per_unit_day: param(ge=0) = 0.0  # type: ignore[valid-type]
+    holding_cost_per_unit_day: Annotated[float, param(ge=0)] = 0.0
     location: LatLon | None = None
 
 
@@ -136,7 +136,7 @@ class CustomerSpec(Frozen):
     """A customer ordering from its warehouse as a Poisson stream of orders."""
 
     name: str
-    demand_per_day: param(ge=0) = Field(description="Poisson rate of orders per day")  # type: ignore[valid-type]
+    demand_per_day: Annotated[float, param(ge=0)] = Field(description="Poisson rate of orders per day")
     units_per_order: int = Field(1, ge=1, le=MAX_MAGNITUDE)
     served_by: str | None = Field(None, description="the warehouse it orders from; empty = the one "
                                                     "with the shortest lane to it")
@@ -153,9 +153,9 @@ class LaneSpec(Frozen):
     mode: Literal["sea", "road", "rail", "air", "inland_water"] = "road"
     lead_time: LeadTime = Field(description="a fixed duration (3d) or {distribution, mean, cv}",
                                 json_schema_extra=_or_duration)
-    capacity_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
+    capacity_units_per_day: Annotated[float, param(gt=0)] | None = Field(
         None, description="units that can leave on it per day; empty = unlimited")
-    cost_per_unit: param(ge=0) = 0.0  # type: ignore[valid-type]
+    cost_per_unit: Annotated[float, param(ge=0)] = 0.0
 
     @property
     def label(self) -> str:
@@ -178,9 +178,9 @@ class SupplyNetworkConfig(SystemConfig):
     customers: list[CustomerSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     lanes: list[LaneSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     unmet_demand: Literal["backorder", "lost_sales"] = "backorder"
-    shortage_cost_per_unit: param(ge=0) = Field(  # type: ignore[valid-type]
+    shortage_cost_per_unit: Annotated[float, param(ge=0)] = Field(
         0.0, description="per unit lost, and per unit backordered")
-    backorder_cost_per_unit_day: param(ge=0) = 0.0  # type: ignore[valid-type]
+    backorder_cost_per_unit_day: Annotated[float, param(ge=0)] = 0.0
     critical_cost_factor: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="shortage costs of critical customers x this")
     warmup: Duration = Field(0.0, description="demand before this time is not counted in the KPIs")
 
