@@ -161,7 +161,8 @@ def limits_table() -> str:
         name = node.targets[0].id
         if not name.startswith(("MAX_", "MIN_")):
             continue
-        comment, at = [], node.lineno - 2
+        comment: list[str] = []
+        at = node.lineno - 2
         while at >= 0 and lines[at].startswith("#:"):
             comment.insert(0, lines[at][2:].strip())
             at -= 1

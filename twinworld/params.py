@@ -19,11 +19,12 @@ Supported forms (``a``, ``b`` ... numbers, or durations for duration fields)::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
+from annotated_types import GroupedMetadata
 from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 from scipy.special import ndtri
 
@@ -419,37 +420,53 @@ def _serialize(value: float | Dist) -> Any:
     return value.to_data() if isinstance(value, Dist) else value
 
 
-def _annotated(bounds: _Bounds) -> Any:
-    return Annotated[float | Dist, PlainValidator(_checker(bounds)), PlainSerializer(_serialize),
-                     WithJsonSchema(_schema(bounds))]
+@dataclass(frozen=True)
+class _Spec(GroupedMetadata):
+    """What ``param()`` and friends put in a field's ``Annotated[float, ...]``: how pydantic checks,
+    dumps and documents the value (annotated-types metadata, expanded by pydantic)."""
+
+    check: Callable[[Any], float | Dist]
+    schema: dict[str, Any]
+
+    def __iter__(self) -> Iterator[Any]:
+        yield PlainValidator(self.check)
+        yield PlainSerializer(_serialize)
+        yield WithJsonSchema(self.schema)
+
+    def __hash__(self) -> int:
+        return id(self)
 
 
 def param(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
-          lt: float | None = None) -> Any:
-    """An uncertain number with optional bounds, e.g. ``multiplier: param(ge=0)``.
+          lt: float | None = None) -> _Spec:
+    """An uncertain number with optional bounds: ``multiplier: Annotated[float, param(ge=0)]``.
 
-    Every value and distribution parameter must be finite and at most :data:`MAX_MAGNITUDE` in
-    size; the bounds apply to every value the distribution can produce.
+    The field holds a number or a :class:`Dist` as written; the models read the number sampled for
+    a scenario, hence ``float`` as its static type. Every value and distribution parameter must be
+    finite and at most :data:`MAX_MAGNITUDE` in size; the bounds apply to every value the
+    distribution can produce.
     """
-    return _annotated(_Bounds(ge=ge, gt=gt, le=le, lt=lt))
+    bounds = _Bounds(ge=ge, gt=gt, le=le, lt=lt)
+    return _Spec(_checker(bounds), _schema(bounds))
 
 
-def duration(*, ge: float | None = 0.0, gt: float | None = None, le: float | None = None) -> Any:
+def duration(*, ge: float | None = 0.0, gt: float | None = None, le: float | None = None) -> _Spec:
     """An uncertain duration in hours (written ``72h``, ``30min``, ``3d`` or a distribution).
 
     Every value and distribution parameter is at most :data:`MAX_DURATION_H` (100 years).
     """
-    return _annotated(_Bounds(ge=None if gt is not None else ge, gt=gt, le=le,
-                              magnitude=MAX_DURATION_H, is_duration=True))
+    bounds = _Bounds(ge=None if gt is not None else ge, gt=gt, le=le, magnitude=MAX_DURATION_H,
+                     is_duration=True)
+    return _Spec(_checker(bounds), _schema(bounds))
 
 
-def step_duration() -> Any:
+def step_duration() -> _Spec:
     """The period of something that repeats: an uncertain duration of at least :data:`MIN_STEP_H`."""
     return duration(ge=MIN_STEP_H)
 
 
 def fixed_duration(*, ge: float | None = 0.0, gt: float | None = None,
-                   le: float = MAX_DURATION_H) -> Any:
+                   le: float = MAX_DURATION_H) -> _Spec:
     """A fixed (not uncertain) duration in hours, written with units, within ``[ge, le]``."""
     bounds = _Bounds(ge=None if gt is not None else ge, gt=gt, le=le, magnitude=MAX_DURATION_H,
                      is_duration=True)
@@ -464,13 +481,15 @@ def fixed_duration(*, ge: float | None = 0.0, gt: float | None = None,
     schema = {"anyOf": [{"type": "number", **bounds.json_limits()},
                         {"type": "string", "pattern": _DURATION_PATTERN}],
               "description": f"a duration: 30min, 72h, 3d (numbers are hours); {bounds.describe()}"}
-    return Annotated[float, PlainValidator(check), WithJsonSchema(schema)]
+    return _Spec(check, schema)
 
 
-Param = param()
-DurationParam = duration()
+#: An uncertain number without bounds.
+Param = Annotated[float, param()]
+#: An uncertain duration in hours, at least 0.
+DurationParam = Annotated[float, duration()]
 #: A fixed (not uncertain) duration in hours, written with units.
-Duration = fixed_duration()
+Duration = Annotated[float, fixed_duration()]
 
 #: Degrees north (-90..90) and east (-180..180), as in ``location: [60.17, 24.94]``.
 Latitude = Annotated[float, Field(ge=-90, le=90, description="degrees north")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 import math
 
 import numpy as np
@@ -31,8 +32,8 @@ def test_format_hours_round_trips() -> None:
 
 
 class Model(BaseModel):
-    x: param(ge=0) = 0.0  # type: ignore[valid-type]
-    t: duration() = 0.0  # type: ignore[valid-type]
+    x: Annotated[float, param(ge=0)] = 0.0
+    t: Annotated[float, duration()] = 0.0
 
 
 def test_distribution_forms_parse() -> None:

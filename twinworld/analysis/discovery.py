@@ -228,8 +228,10 @@ def _box(frame: pd.DataFrame, y: np.ndarray, mask: np.ndarray,
     hits = int(y[mask].sum())
     items = sorted(limits.items()) if all(isinstance(k, (int, np.integer)) for k in limits) \
         else list(limits.items())  # column order from peeling; as given when pasting
-    named = {(frame.columns[k] if isinstance(k, (int, np.integer)) else k): tuple(v) for k, v in items}
-    named = {k: v for k, v in named.items() if v != (None, None)}
+    named: dict[str, tuple[float | None, float | None]] = {}
+    for k, (low, high) in items:
+        if (low, high) != (None, None):
+            named[str(frame.columns[k]) if isinstance(k, (int, np.integer)) else str(k)] = (low, high)
     return Box(named, hits / total_failed if total_failed else math.nan,
                hits / count if count else math.nan, count / len(y) if len(y) else math.nan, count)
 

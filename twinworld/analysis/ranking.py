@@ -300,7 +300,7 @@ def rank(source: SweepResults | pd.DataFrame | str | Path, options: RankOptions 
     leader = candidates[0]
     vs_leader = paired_differences(wide, leader, direction, confidence=confidence)
     vs_baseline = (paired_differences(wide, baseline, direction, confidence=confidence)
-                   if baseline in wide.columns else None)
+                   if baseline is not None and baseline in wide.columns else None)
     risk_vs_leader = None
     if risk != "mean":
         risk_vs_leader = bootstrap_risk_differences(

@@ -169,7 +169,7 @@ def select_until_confident(source: SweepResults | pd.DataFrame | str,
             first_stage = max(2, min(n0, len(wide)))  # fixed once, before any elimination
             delta = delta if delta is not None else _default_delta(wide.iloc[:first_stage])
         alive, stopped = np.ones(len(strategies), dtype=bool), None
-        if first_stage is not None and len(wide) >= first_stage:
+        if first_stage is not None and delta is not None and len(wide) >= first_stage:
             alive, stopped = kn_select(wide.to_numpy(), delta=float(delta), confidence=confidence,
                                        n0=first_stage, larger_is_better=direction == "maximize")
         survivors = [s for s, a in zip(strategies, alive) if a]

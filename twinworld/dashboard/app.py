@@ -68,7 +68,8 @@ def _layout(ctx: Context) -> html.Div:
 
 def create_app(ctx: Context) -> Dash:
     """The Dash app for ``ctx``; its Flask server enforces ``ctx.options.token`` when set."""
-    app = Dash(__name__, title="twinworld dashboard", update_title=None, assets_folder=str(_ASSETS),
+    app = Dash(__name__, title="twinworld dashboard", update_title=None,  # type: ignore[arg-type]  # documented: None keeps the title
+               assets_folder=str(_ASSETS),
                serve_locally=True, suppress_callback_exceptions=True, compress=False)
     app.layout = _layout(ctx)
     for view in (mapview, replayview, explorer, liveview):
@@ -92,7 +93,7 @@ def _require_token(server: Any, token: str) -> None:
     expected = token.encode()
 
     def matches(value: str | None) -> bool:
-        return bool(value) and hmac.compare_digest(value.encode(), expected)
+        return bool(value) and value is not None and hmac.compare_digest(value.encode(), expected)
 
     @server.before_request
     def check() -> Any:

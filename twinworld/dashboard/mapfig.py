@@ -35,7 +35,8 @@ _AREA_STYLE = {"zone": ("rgba(255,193,7,0.10)", "#f9a825"), "hazard": ("rgba(30,
 STATE_COLOURS = {"free": "#9aa5b1", "busy": "#fbc02d", "congested": "#f57c00", "jammed": "#c62828",
                  "closed": "#212121", "in service": "#7e57c2", "out": "#e53935"}
 #: Green (fine) to red (overwhelmed) for facility stress in the replay.
-STRESS_SCALE = [[0.0, "#2e7d32"], [0.6, "#9e9d24"], [0.85, "#f9a825"], [0.95, "#ef6c00"], [1.0, "#b71c1c"]]
+STRESS_SCALE: list[tuple[float, str]] = [(0.0, "#2e7d32"), (0.6, "#9e9d24"), (0.85, "#f9a825"), (0.95, "#ef6c00"),
+                                          (1.0, "#b71c1c")]
 
 
 @dataclass
@@ -59,7 +60,7 @@ def _lines(frame: pd.DataFrame) -> tuple[list[float | None], list[float | None]]
 
 
 def _segment_traces(segments: pd.DataFrame, state: MapState | None) -> list[go.Scatter]:
-    traces = []
+    traces: list[go.Scatter] = []
     if segments.empty:
         return traces
     classes = segments.apply(lambda r: state.segments.get((r.system, r.element)) if state else None, axis=1) \

@@ -178,6 +178,7 @@ def _port(b: _Builder, name: str, config: Any) -> None:
         for i, berth in enumerate(berths):
             b.facility(panel, name, "berth", berth, float(i), 0.0, f"<b>{berth}</b>", element=berth)
         return
+    quay = quay if quay is not None else polygon
     panel = b.panel("map", "Region", geographic=True)
     b.area(panel, name, "port_limits", name, polygon, f"<b>{name}</b><br>port limits and anchorage")
     if quay is not polygon:

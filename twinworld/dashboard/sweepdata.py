@@ -192,7 +192,8 @@ class SweepSource:
 
     # ------------------------------------------------------------------------ filtering --
     def _where(self, filters: Filters, *, strategy: bool = True, ok: bool = True) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if ok and "status" in self.columns:
             clauses.append("status = 'ok'")
         for name, low, high in filters.ranges:

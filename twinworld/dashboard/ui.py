@@ -20,7 +20,7 @@ _LEVEL_CLASS = {"error": "note note-error", "warning": "note note-warning", "inf
 
 def card(title: str | None, *children: Any, id: str | None = None, class_name: str = "") -> html.Div:
     head = [html.H3(title, className="card-title")] if title else []
-    props = {"id": id} if id else {}
+    props: dict[str, Any] = {"id": id} if id else {}
     return html.Div(head + list(children), className=f"card {class_name}".strip(), **props)
 
 
@@ -29,7 +29,7 @@ def note(text: str, level: str = "info") -> html.Div:
 
 
 def stat(label: str, value: Any, *, id: str | None = None) -> html.Div:
-    props = {"id": id} if id else {}
+    props: dict[str, Any] = {"id": id} if id else {}
     return html.Div([html.Div(value, className="stat-value", **props), html.Div(label, className="stat-label")],
                     className="stat")
 
@@ -59,7 +59,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], *,
         if action:
             cells.append(html.Td(action(row)))
         body.append(html.Tr(cells, className="highlight" if highlight and highlight(row) else ""))
-    props = {"id": id} if id else {}
+    props: dict[str, Any] = {"id": id} if id else {}
     return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className="data-table", **props)
 
 

@@ -68,9 +68,13 @@ def _record_root(world: World, disruption: Any, label: str) -> None:
                                           f"{label} ({disruption.kind})"))
         world.cascade.activate(system, element, event[0])
 
+    def end_it() -> None:
+        if event:
+            world.cascade.deactivate(system, element, event[0])
+
     world.at(start, begin)
     if end < world.horizon_h:
-        world.at(end, lambda: event and world.cascade.deactivate(system, element, event[0]))
+        world.at(end, end_it)
 
 
 def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,

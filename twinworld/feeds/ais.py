@@ -309,6 +309,8 @@ def _take_message(decoded: dict[str, Any], message: Any, positions: list[dict[st
     """File one decoded message; return a quarantine reason, or "" if it was taken."""
     msg_type = decoded.get("msg_type")
     mmsi = decoded.get("mmsi")
+    if mmsi is None:
+        return "no MMSI"
     if msg_type in _STATIC_TYPES:
         record = statics.setdefault(int(mmsi), {})
         for key, value in decoded.items():

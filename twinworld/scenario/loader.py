@@ -99,7 +99,7 @@ def _model_at(data: Any, loc: _Loc, registry: Registry) -> type[BaseModel] | Non
         if model is Scenario and part == "systems" and i + 1 < len(loc):
             node = (node or {}).get("systems", {}).get(loc[i + 1], {})
             kind = node.get("kind") if isinstance(node, dict) else None
-            model = registry.get(kind).config if kind in registry else None
+            model = registry.get(kind).config if isinstance(kind, str) and kind in registry else None
             i += 2
             continue
         if model is Scenario and part == "disruptions" and i + 1 < len(loc):
@@ -109,7 +109,7 @@ def _model_at(data: Any, loc: _Loc, registry: Registry) -> type[BaseModel] | Non
             system = systems.get(target_system(str(node.get("target", "")))) if isinstance(node, dict) else None
             kind = system.get("kind") if isinstance(system, dict) else None
             model = (registry.get(kind).disruption_model(str(node.get("kind")))
-                     if kind in registry else None)
+                     if isinstance(kind, str) and kind in registry else None)
             i += 2
             continue
         if model is Scenario and part == "strategies" and i + 2 < len(loc):
@@ -122,7 +122,7 @@ def _model_at(data: Any, loc: _Loc, registry: Registry) -> type[BaseModel] | Non
             system = systems.get(loc[i + 2], {})
             kind = system.get("kind") if isinstance(system, dict) else None
             model = (registry.get(kind).strategy_model(str(levers.get("kind")))
-                     if kind in registry and isinstance(levers, dict) else None)
+                     if isinstance(kind, str) and kind in registry and isinstance(levers, dict) else None)
             node, i = levers, j
             continue
         field = model.model_fields.get(str(part))
@@ -292,7 +292,8 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
             file=file, line=1, column=1, valid="twinworld, name, horizon, systems, ...")
     data = apply_overrides(data, overrides)
     base = Path(base_dir) if base_dir is not None else (file.parent if file else Path.cwd())
-    systems = data.get("systems") if isinstance(data.get("systems"), dict) else {}
+    found = data.get("systems")
+    systems: dict[str, Any] = found if isinstance(found, dict) else {}
     context = {"registry": registry,
                "system_kinds": {n: s.get("kind") for n, s in systems.items()
                                 if isinstance(s, dict) and isinstance(s.get("kind"), str)
@@ -367,11 +368,11 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
             problems.append(Problem(f"unknown KPI {kpi!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
                                     f"kpis.{i}", valid=", ".join(known_kpis)))
     ranking = scenario.ranking
-    named = [("ranking.primary", ranking.primary)] + [
+    named: list[tuple[str, str | None]] = [("ranking.primary", ranking.primary)] + [
         (f"ranking.constraints.{i}.kpi", c.kpi) for i, c in enumerate(ranking.constraints)]
-    for path, kpi in named:
-        if kpi is not None and kpi not in known_kpis:
-            problems.append(Problem(f"unknown KPI {kpi!r}", path, valid=", ".join(known_kpis)))
+    for where, name in named:
+        if name is not None and name not in known_kpis:
+            problems.append(Problem(f"unknown KPI {name!r}", where, valid=", ".join(known_kpis)))
     from twinworld.scenario.levers import check_levers
     problems += check_levers(scenario, known_kpis)
     labels = [scenario.disruption_label(i) for i in range(len(scenario.disruptions))]

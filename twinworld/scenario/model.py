@@ -154,11 +154,11 @@ class Coupling(Frozen):
     provider: str = Field(description="a published service key, e.g. grid.bus.12")
     consumer: str = Field(description="system or system.element, e.g. hospitals.Central")
     kind: Literal["power", "road_travel", "port_supply", "supply", "casualties", "priority"] = "power"
-    backup_h: duration(ge=0) = Field(0.0, description="hours the consumer rides on its buffer "  # type: ignore[valid-type]
+    backup_h: Annotated[float, duration(ge=0)] = Field(0.0, description="hours the consumer rides on its buffer "
                                                       "(generator fuel, safety stock)")
-    loss_share: param(ge=0, le=1) = Field(1.0, description="share of capacity lost once the buffer "  # type: ignore[valid-type]
+    loss_share: Annotated[float, param(ge=0, le=1)] = Field(1.0, description="share of capacity lost once the buffer "
                                                            "is spent")
-    recovery_h: duration(ge=0) = Field(0.0, description="hours after the provider returns until "  # type: ignore[valid-type]
+    recovery_h: Annotated[float, duration(ge=0)] = Field(0.0, description="hours after the provider returns until "
                                                         "capacity is back")
 
     @field_validator("backup_h", "loss_share", "recovery_h")
@@ -202,13 +202,17 @@ class RankingSettings(Frozen):
     constraints: list[Constraint] = []
 
 
+def _baseline_only() -> dict[str, dict[str, tuple[StrategyConfig, ...]]]:
+    return {"baseline": {}}
+
+
 class Scenario(Frozen):
     """A planner's scenario: systems, what can go wrong, the strategies to compare, what to measure."""
 
     twinworld: Literal[1] = Field(description="file format version")
     name: str
     description: str = ""
-    horizon: fixed_duration(gt=0, le=MAX_HORIZON_H) = Field(  # type: ignore[valid-type]
+    horizon: Annotated[float, fixed_duration(gt=0, le=MAX_HORIZON_H)] = Field(
         description="simulated time span, e.g. 14d")
     warmup: Duration = Field(0.0, description="simulated time before statistics start (KPIs count "
                                               "from here), e.g. 7d for steady-state studies")
@@ -218,7 +222,7 @@ class Scenario(Frozen):
     systems: dict[str, SystemSection] = Field(min_length=1, max_length=100)
     couplings: list[Coupling] = Field([], max_length=MAX_COUPLINGS)
     disruptions: list[Disruption] = Field([], max_length=MAX_DISRUPTIONS)
-    strategies: dict[str, StrategyParts] = Field(default_factory=lambda: {"baseline": {}},
+    strategies: dict[str, StrategyParts] = Field(default_factory=_baseline_only,
                                                  max_length=MAX_STRATEGIES)
     kpis: list[str] = []
     sweep: SweepSettings = SweepSettings()

@@ -70,9 +70,10 @@ class _Linker:
         if psys not in self.systems or csys not in self.systems:
             return   # the contract check names the missing system
         if not rest:
-            provider = self._nearest(index, coupling, psys, csys, target_element(consumer))
-            if provider is None:
+            nearest = self._nearest(index, coupling, psys, csys, target_element(consumer))
+            if nearest is None:
                 return
+            provider = nearest
         if coupling.kind in ("road_travel", "casualties") and hasattr(self.systems[psys], "places"):
             for name in self._add_places(psys, csys, target_element(consumer),
                                          casualties=coupling.kind == "casualties"):

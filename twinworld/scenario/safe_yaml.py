@@ -162,7 +162,7 @@ class _Scan:
                 self.sizes[event.anchor] = 1
             self.item(1, event, str(event.value))
         elif isinstance(event, yaml.AliasEvent):
-            size = self.sizes.get(event.anchor)
+            size = self.sizes.get(event.anchor or "")
             if size is None:
                 open_anchors = {o.anchor for o in self.stack}
                 why = "refers to a node that contains it" if event.anchor in open_anchors else \

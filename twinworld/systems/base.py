@@ -116,8 +116,8 @@ class DisruptionConfig(Frozen):
 
     def window(self, horizon_h: float) -> tuple[float, float]:
         """``(start_h, end_h)`` after resolution (all values plain floats)."""
-        start = float(self.start)  # type: ignore[arg-type]  # resolved: a float by now
-        end = horizon_h if self.duration is None else start + float(self.duration)  # type: ignore[arg-type]
+        start = float(self.start)  # resolved: a float by now
+        end = horizon_h if self.duration is None else start + float(self.duration)
         return start, min(end, horizon_h)
 
     def effect_window(self, horizon_h: float) -> tuple[float, float]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from twinworld.core.cascade import CascadeEvent
 from twinworld.results import CASCADE_PREFIX
 from twinworld.viz.figures import _figure
 
@@ -77,7 +78,7 @@ def cascade_timeline(events: pd.DataFrame, *, title: str = "", systems: Sequence
     return fig
 
 
-def _label(event: object) -> str:
+def _label(event: CascadeEvent) -> str:
     what, system = event.what, event.system
     if what == "disruption":
         return str(event.detail).split(" (")[0]

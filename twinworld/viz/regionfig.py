@@ -66,7 +66,7 @@ def region_state_figure(region: Any, state: Any = None, *, panel: str = "map", t
 
 def _facilities(ax: Any, facilities: pd.DataFrame, state: Any) -> None:
     stress = getattr(state, "stress", {}) if state is not None else {}
-    dark = getattr(state, "dark", set()) if state is not None else set()
+    dark: set[str] = getattr(state, "dark", set()) if state is not None else set()
     cmap = colormaps["RdYlGn_r"]
     for kind, part in facilities.groupby("kind", sort=False):
         marker, size = _FACILITY_MARKERS.get(kind, ("o", 30))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -25,7 +25,7 @@ class Pump(Frozen):
 
     name: str
     tank: str = Field(description="the tank it fills")
-    rate_m3_h: param(gt=0, le=1e6) = Field(description="flow at full power")  # type: ignore[valid-type]
+    rate_m3_h: Annotated[float, param(gt=0, le=1e6)] = Field(description="flow at full power")
 
 
 class Zone(Frozen):
@@ -33,7 +33,7 @@ class Zone(Frozen):
 
     name: str
     tank: str
-    demand_m3_h: param(ge=0, le=1e6) = Field(description="mean demand")  # type: ignore[valid-type]
+    demand_m3_h: Annotated[float, param(ge=0, le=1e6)] = Field(description="mean demand")
     noise_cv: float = Field(0.1, ge=0, le=2, description="hour-to-hour variation of demand")
 
 

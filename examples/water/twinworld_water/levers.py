@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -26,15 +26,15 @@ class MainBreak(DisruptionConfig):
     targets = ("zone",)
 
     kind: Literal["main_break"]
-    leak_m3_h: param(ge=0, le=1e6) = Field(description="water lost per hour")  # type: ignore[valid-type]
+    leak_m3_h: Annotated[float, param(ge=0, le=1e6)] = Field(description="water lost per hour")
 
 
 class Conservation(StrategyConfig):
     """Ask households to save water once a tank falls below a level."""
 
     kind: Literal["conservation"]
-    below_share: param(ge=0, le=1) = Field(0.3, description="tank level that triggers the appeal")  # type: ignore[valid-type]
-    saving_share: param(ge=0, le=0.9) = Field(0.2, description="share of demand saved")  # type: ignore[valid-type]
+    below_share: Annotated[float, param(ge=0, le=1)] = Field(0.3, description="tank level that triggers the appeal")
+    saving_share: Annotated[float, param(ge=0, le=0.9)] = Field(0.2, description="share of demand saved")
 
 
 class BackupGenerators(StrategyConfig):
@@ -42,7 +42,7 @@ class BackupGenerators(StrategyConfig):
 
     kind: Literal["backup_generators"]
     pumps: list[str] | None = element_field("pump", description="where; empty = every pump")
-    share: param(ge=0, le=1) = Field(0.5, description="share of the flow the generator keeps")  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(0.5, description="share of the flow the generator keeps")
 
 
 DISRUPTIONS = (PumpFailure, MainBreak)

@@ -41,7 +41,7 @@ def _panels(ctx: Any) -> tuple[list[Any], list[Any], list[Any]]:
                                      className="region-graph"),
                            html.P(panel.note, className="muted") if panel.note else None,
                            class_name="map-card"))
-    notes = [note(text, "info") for text in region.notes]
+    notes: list[Any] = [note(text, "info") for text in region.notes]
     notes.append(html.P("Drawn from the scenario's own data (OSM roads, grid case, facility locations); "
                         "no map tiles are loaded. Scroll to zoom, drag to pan, hover for details.",
                         className="muted"))

@@ -86,17 +86,17 @@ def _compute(ctx: Any, request: dict[str, Any]) -> tuple[str, Any]:
     strategy = str(request.get("strategy"))
     if strategy not in scenario.strategies:
         raise DashboardError(f"unknown strategy {strategy!r}; valid: {', '.join(scenario.strategies)}")
-    seed = request.get("seed")
-    if seed is None or not math.isfinite(float(seed)):
+    given = request.get("seed")
+    if given is None or not math.isfinite(float(given)):
         raise DashboardError("the seed must be a whole number")
-    seed = int(seed)
-    key = f"scenario:{strategy}:{seed}"
+    run_seed = int(given)
+    key = f"scenario:{strategy}:{run_seed}"
 
-    def work() -> dict[str, Any]:
-        replay = replay_run(scenario, strategy, seed=seed, frames=ctx.options.replay_frames)
+    def fresh() -> dict[str, Any]:
+        replay = replay_run(scenario, strategy, seed=run_seed, frames=ctx.options.replay_frames)
         return {"replay": replay, "region": ctx.region(), "recorded": {},
                 "title": "Scenario run", "status": "ok"}
-    return key, ctx.replay(key, work)
+    return key, ctx.replay(key, fresh)
 
 
 def _header(entry: dict[str, Any]) -> Any:

@@ -77,7 +77,8 @@ def prepare(config: PowerGridConfig, files: Any) -> PowerGridConfig:
             cached_engine(path, key)
             return config.model_copy(update={"source": source.model_copy(
                 update={"file": str(path), "digest": key})})
-        cached_engine(source.pandapower)
+        if source.pandapower is not None:
+            cached_engine(source.pandapower)
     except FeedError as err:
         raise ScenarioError.single(str(err), path="source") from None
     return config

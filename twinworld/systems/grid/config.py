@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -74,7 +74,7 @@ class Ratings(Frozen):
 
     source: Literal["case", "base_flow", "n_minus_1", "case_or_base_flow", "case_or_n_minus_1"] = \
         "case_or_n_minus_1"
-    margin: param(gt=0, le=MAX_MULTIPLIER) = Field(1.1, description="derived limit = margin x planning flow")  # type: ignore[valid-type]
+    margin: Annotated[float, param(gt=0, le=MAX_MULTIPLIER)] = Field(1.1, description="derived limit = margin x planning flow")
     min_mw: float = Field(10.0, ge=0, le=MAX_MAGNITUDE, description="smallest derived limit")
 
 
@@ -82,8 +82,8 @@ class RepairTime(Frozen):
     """Time a crew needs to restore one damaged line (each repair draws its own)."""
 
     distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
-    mean: duration(gt=0) = Field(8.0, description="mean repair time, e.g. 8h")  # type: ignore[valid-type]
-    cv: param(ge=0, le=MAX_CV) = Field(0.5, description="coefficient of variation (lognormal)")  # type: ignore[valid-type]
+    mean: Annotated[float, duration(gt=0)] = Field(8.0, description="mean repair time, e.g. 8h")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(0.5, description="coefficient of variation (lognormal)")
 
 
 class PowerGridConfig(SystemConfig):
@@ -96,18 +96,18 @@ class PowerGridConfig(SystemConfig):
 
     kind: Literal["power_grid"]
     source: CaseSource
-    load_scale: param(ge=0, le=MAX_MULTIPLIER) = Field(1.0, description="multiplier on every load of the case")  # type: ignore[valid-type]
+    load_scale: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(1.0, description="multiplier on every load of the case")
     load_profile: list[float] | None = Field(
         None, description="24 hourly load multipliers (hour 0..23); default: a summer weekday shape")
-    step: fixed_duration(ge=MIN_STEP_H) = Field(1.0, description="how often loads are updated, e.g. 1h")  # type: ignore[valid-type]
+    step: Annotated[float, fixed_duration(ge=MIN_STEP_H)] = Field(1.0, description="how often loads are updated, e.g. 1h")
     ratings: Ratings = Ratings()
-    overload_tolerance: param(gt=0, le=MAX_MULTIPLIER) = Field(1.0, description="trip above rating x this")  # type: ignore[valid-type]
-    trip_delay: duration(gt=0) = Field(0.25, description="how long an overload lasts before the line trips")  # type: ignore[valid-type]
+    overload_tolerance: Annotated[float, param(gt=0, le=MAX_MULTIPLIER)] = Field(1.0, description="trip above rating x this")
+    trip_delay: Annotated[float, duration(gt=0)] = Field(0.25, description="how long an overload lasts before the line trips")
     balancing: Literal["slack", "proportional"] = Field(
         "proportional", description="who covers an island's mismatch: its slack unit, or all units")
     crews: int = Field(2, ge=0, le=MAX_CREWS, description="repair crews available")
     repair_time: RepairTime = RepairTime()
-    reclose_time: duration(ge=0) = Field(1.0, description="time to reclose a line tripped on overload")  # type: ignore[valid-type]
+    reclose_time: Annotated[float, duration(ge=0)] = Field(1.0, description="time to reclose a line tripped on overload")
     critical_loads: list[CriticalLoad] = Field([], max_length=MAX_LIST_ITEMS)
     customers_per_mw: float = Field(400.0, ge=0, le=MAX_MAGNITUDE, description="customers behind each MW of base load")
     bus_locations: dict[str, LatLon] = Field(

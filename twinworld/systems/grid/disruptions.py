@@ -7,7 +7,7 @@ generator trip).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -32,12 +32,12 @@ class LineOutage(DisruptionConfig):
 
     kind: Literal["line_outage"]
     lines: list[str] | None = element_field("line", description="branch ids, e.g. [L12, T3]")
-    count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random branches (N-k)")  # type: ignore[valid-type]
-    wind_speed_ms: param(ge=0, le=150) | None = Field(None, description="storm: peak gust, m/s")  # type: ignore[valid-type]
+    count: Annotated[float, param(ge=0, le=MAX_RANDOM_OUTAGES)] | None = Field(None, description="number of random branches (N-k)")
+    wind_speed_ms: Annotated[float, param(ge=0, le=150)] | None = Field(None, description="storm: peak gust, m/s")
     fragility_median_ms: float = Field(45.0, gt=0, le=150, description="gust at which half the lines fail")
     fragility_beta: float = Field(0.25, gt=0, le=10, description="log-standard deviation of the fragility curve")
     include_transformers: bool = Field(False, description="random and storm outages may hit transformers")
-    spread: duration() = Field(0.0, description="failures spread uniformly over this time")  # type: ignore[valid-type]
+    spread: Annotated[float, duration()] = Field(0.0, description="failures spread uniformly over this time")
 
     @model_validator(mode="after")
     def _one_way(self) -> "LineOutage":
@@ -54,7 +54,7 @@ class GeneratorTrip(DisruptionConfig):
 
     kind: Literal["generator_trip"]
     generators: list[str] | None = element_field("generator", description="generator ids, e.g. [G3, EG0]")
-    count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random units")  # type: ignore[valid-type]
+    count: Annotated[float, param(ge=0, le=MAX_RANDOM_OUTAGES)] | None = Field(None, description="number of random units")
 
 
 class SubstationLoss(DisruptionConfig):
@@ -72,8 +72,8 @@ class HeatwaveLoad(DisruptionConfig):
     targets = (SYSTEM,)
 
     kind: Literal["heatwave_load"]
-    multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="load multiplier, e.g. 1.25")  # type: ignore[valid-type]
-    rating_derate: param(ge=0, le=1) = Field(0.0, description="share of line ratings lost to heat")  # type: ignore[valid-type]
+    multiplier: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(description="load multiplier, e.g. 1.25")
+    rating_derate: Annotated[float, param(ge=0, le=1)] = Field(0.0, description="share of line ratings lost to heat")
 
 
 class Flood(DisruptionConfig):

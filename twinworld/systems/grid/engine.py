@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,12 +82,18 @@ class Topology:
     b_on: np.ndarray | None = None
 
 
+class Solver(Protocol):
+    """A factorised matrix: ``splu``'s result or :class:`_DenseLU`."""
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass(frozen=True, eq=False)
 class IslandFactor:
     """LU of one island's B matrix without its reference bus (its first member)."""
 
     members: np.ndarray
-    lu: object
+    lu: Solver
 
     @property
     def rest(self) -> np.ndarray:
@@ -238,7 +245,7 @@ class GridEngine:
             factors.append(factor)
         return tuple(factors), b_on
 
-    def _island_lu(self, members: np.ndarray, branches: np.ndarray) -> object:
+    def _island_lu(self, members: np.ndarray, branches: np.ndarray) -> Solver:
         """Factor the B matrix of one island (``branches`` in service) without ``members[0]``."""
         size = members.size - 1
         pos = np.full(self.n_bus, -1)
@@ -345,7 +352,7 @@ class GridEngine:
         """
         topo = self.topology(out)
         p_pu = p_mw / self.base_mva - topo.pbusinj
-        if topo.factors is not None:
+        if topo.factors is not None and topo.b_on is not None:
             theta = np.zeros(self.n_bus)
             for factor in topo.factors:
                 if p_pu[factor.members].any():      # a dead island carries nothing
@@ -366,7 +373,7 @@ class GridEngine:
         balance within an island (what redispatch moves).
         """
         topo = self.topology(out)
-        if topo.factors is not None:
+        if topo.factors is not None and topo.b_on is not None:
             rhs = np.zeros((self.n_bus, len(buses)))
             rhs[buses, np.arange(len(buses))] = 1.0
             theta = np.zeros((self.n_bus, len(buses)))
@@ -392,11 +399,11 @@ class GridEngine:
         rows = np.asarray(rows, dtype=np.int64)
         buses = np.asarray(buses, dtype=np.int64)
         topo = self.topology(out)
-        if topo.factors is None:
+        if topo.factors is None or topo.b_on is None:
             need = np.union1d(rows, topo.outaged)
             base = self._ptdf_rows(need, buses)
             sens = base[np.searchsorted(need, rows)]
-            if topo.outaged.size:
+            if topo.outaged.size and topo.h_k is not None:
                 sens = sens + topo.h_k[rows] @ (topo.solver @ base[np.searchsorted(need, topo.outaged)])
                 sens[np.isin(rows, topo.outaged)] = 0.0
             sens[~self.base_in[rows]] = 0.0

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ def base_fleet(engine: GridEngine, load_mw: np.ndarray) -> Fleet:
 
 
 def branch_ratings(engine: GridEngine, ratings: Ratings, *, fleet: Fleet, load_mw: np.ndarray,
-                   scale: float, policy: str) -> np.ndarray:
+                   scale: float, policy: Literal["slack", "proportional"]) -> np.ndarray:
     """Branch limits (MW): the case's, or ``margin`` x the flow at the planning load where it has none.
 
     The planning load is ``load_mw`` x ``scale`` (the profile's peak before any heatwave) with the
@@ -128,7 +129,7 @@ class PowerGrid(System):
         self.shedding: PriorityShedding | None = None
         self.rotation: RotatingOutages | None = None
         self.redispatch: Redispatch | None = None
-        self.redispatch_method = "generate"  # "dense": the full program at once (for comparisons)
+        self.redispatch_method: Literal["generate", "dense"] = "generate"  # "dense": the full program at once (for comparisons)
         self.microgrid_mw = np.zeros(case.n_bus)
         self.crew_priority = "fifo"
         self.crew_count = config.crews
@@ -136,7 +137,7 @@ class PowerGrid(System):
         self.outages = OutagePlanner(self)
         self.feed_losses: dict[str, tuple[int, float]] = {}   # coupling -> (bus row, share of load lost)
         self.feed_loss = np.zeros(case.n_bus)
-        self.state: GridState | None = None
+        self.observed: GridState | None = None   # a warm start's state, applied at start()
         self._run_state()
         self.shed_probe = world.recorder.probe(f"{name}.shed_mw")
         self.keys = self._service_keys()
@@ -248,7 +249,7 @@ class PowerGrid(System):
             row = case.bus_aliases[bus]
             if self.base_load_mw[row] * factor == 0 and mw != 0:
                 raise ValueError(f"bus {bus!r} has no load in grid {case.name!r}; observed {mw} MW")
-        self.state = state
+        self.observed = state
 
     def _apply_state(self, state: GridState) -> None:
         case = self.case
@@ -285,8 +286,8 @@ class PowerGrid(System):
         self.last_restore_h = None
 
     def start(self) -> None:
-        if self.state is not None:
-            self._apply_state(self.state)
+        if self.observed is not None:
+            self._apply_state(self.observed)
         if self.crew_count > 0:
             self.crew_pool = simpy.PriorityResource(self.env, capacity=self.crew_count)
         self.update()
@@ -294,7 +295,7 @@ class PowerGrid(System):
         if self.rotation is not None:
             self.env.process(self._every(float(self.rotation.block), reclose=False))
 
-    def _every(self, period_h: float, *, reclose: bool) -> Iterator[simpy.Event]:
+    def _every(self, period_h: float, *, reclose: bool) -> Generator[simpy.Event, Any, None]:
         """Update on a fixed period (load steps, rotations); ``period_h`` of simulated time each."""
         while True:
             yield self.env.timeout(period_h)

@@ -8,8 +8,9 @@ same failed lines and the same repair times.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Generator
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -96,7 +97,7 @@ class OutagePlanner:
             candidates &= np.array([b.startswith("L") for b in self.case.branch_ids])
         pool = np.flatnonzero(candidates)
         if d.lines is not None or element is not None:
-            lines = self._ids(d.lines if d.lines is not None else [element], self.branch_index,
+            lines = self._ids(d.lines if d.lines is not None else [str(element)], self.branch_index,
                               "line", "lines" if d.lines is not None else "target")
         elif d.count is not None:
             k = min(int(round(float(d.count))), pool.size)
@@ -113,9 +114,9 @@ class OutagePlanner:
         delays = rng.uniform(0.0, spread, size=len(lines)) if spread > 0 else np.zeros(len(lines))
         timed = d.duration is not None
         for k, delay in zip(lines, delays):
-            self.grid.world.at(start + delay, lambda k=k: self._fail(k, label, timed))
+            self.grid.world.at(start + delay, partial(self._fail, k, label, timed))
             if timed and end < self.grid.world.horizon_h:
-                self.grid.world.at(end, lambda k=k: self._restore(k, f"damage:{label}"))
+                self.grid.world.at(end, partial(self._restore, k, f"damage:{label}"))
 
     def _fail(self, k: int, label: str, timed: bool) -> None:
         grid = self.grid
@@ -138,7 +139,7 @@ class OutagePlanner:
     def _generator_trip(self, d: GeneratorTrip, label: str, element: str | None) -> None:
         rng = self._rng(label)
         if d.generators is not None or element is not None:
-            units = self._ids(d.generators if d.generators is not None else [element], self.gen_index,
+            units = self._ids(d.generators if d.generators is not None else [str(element)], self.gen_index,
                               "generator", "generators" if d.generators is not None else "target")
         else:
             pool = np.flatnonzero(self.case.gen_in_service & ~self.grid.gen_slack)
@@ -199,9 +200,12 @@ class OutagePlanner:
             return
         self.grid.env.process(self._repair(k, hold, work_h, self._crew_priority(k)))
 
-    def _repair(self, k: int, hold: str, work_h: float, priority: float) -> Iterator[simpy.Event]:
+    def _repair(self, k: int, hold: str, work_h: float, priority: float) -> Generator[simpy.Event, Any, None]:
         """A crew restores one branch: waits for a free crew, then ``work_h`` hours of work."""
-        with self.grid.crew_pool.request(priority=priority) as request:  # type: ignore[union-attr]
+        pool = self.grid.crew_pool
+        assert pool is not None  # request_repair checked
+        # simpy annotates priority as int; it only compares them, and ours are MW (floats)
+        with pool.request(priority=priority) as request:  # type: ignore[arg-type]
             yield request
             yield self.grid.env.timeout(work_h)
         self._restore(k, hold)

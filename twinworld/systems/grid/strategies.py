@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -26,14 +26,14 @@ class RotatingOutages(StrategyConfig):
     """Share a shortage: every ``block`` the buses dark longest are restored and others shed."""
 
     kind: Literal["rotating_outages"]
-    block: step_duration() = Field(2.0, description="rotation period, e.g. 2h")  # type: ignore[valid-type]
+    block: Annotated[float, step_duration()] = Field(2.0, description="rotation period, e.g. 2h")
 
 
 class Redispatch(StrategyConfig):
     """Move generation (linear program on the post-outage PTDF) to clear overloads before lines trip."""
 
     kind: Literal["redispatch"]
-    target_loading: param(gt=0, le=1) = Field(0.95, description="loading aimed for on overloaded lines")  # type: ignore[valid-type]
+    target_loading: Annotated[float, param(gt=0, le=1)] = Field(0.95, description="loading aimed for on overloaded lines")
 
 
 class Microgrids(StrategyConfig):
@@ -41,7 +41,7 @@ class Microgrids(StrategyConfig):
 
     kind: Literal["islanded_microgrids"]
     buses: list[str] | None = element_field("bus", description="bus ids; default: every critical load's bus")
-    capacity_share: param(ge=0, le=MAX_MULTIPLIER) = Field(1.0, description="local capacity as a share of the bus's peak load")  # type: ignore[valid-type]
+    capacity_share: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(1.0, description="local capacity as a share of the bus's peak load")
 
 
 class CrewDispatch(StrategyConfig):

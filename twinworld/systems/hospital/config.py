@@ -35,8 +35,8 @@ class LengthOfStay(Frozen):
     """
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
-    mean: duration(gt=0) = Field(description="mean length of stay, e.g. 4d")  # type: ignore[valid-type]
-    cv: param(ge=0, le=MAX_CV) = Field(1.0, description="coefficient of variation (sd / mean); "  # type: ignore[valid-type]
+    mean: Annotated[float, duration(gt=0)] = Field(description="mean length of stay, e.g. 4d")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(1.0, description="coefficient of variation (sd / mean); "
                                              "ignored for exponential (1) and fixed (0)")
 
 
@@ -44,7 +44,7 @@ class PatientClass(Frozen):
     """A kind of emergency patient: its share of arrivals, the bed it needs, how long it stays."""
 
     name: str
-    share: param(ge=0) = Field(description="relative share of emergency arrivals")  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0)] = Field(description="relative share of emergency arrivals")
     bed: Literal["ward", "icu"] = "ward"
     los: LengthOfStay
 
@@ -62,9 +62,9 @@ class HospitalSpec(Frozen):
     name: str
     ward_beds: int = Field(ge=0, le=MAX_BEDS, description="staffed general ward beds")
     icu_beds: int = Field(0, ge=0, le=MAX_BEDS, description="staffed intensive care beds")
-    arrivals_per_day: param(ge=0) = Field(  # type: ignore[valid-type]
+    arrivals_per_day: Annotated[float, param(ge=0)] = Field(
         description="emergency admissions per day (before hour-of-day profile and surges)")
-    electives_per_day: param(ge=0) = Field(0.0, description="planned admissions per day (8:00-16:00)")  # type: ignore[valid-type]
+    electives_per_day: Annotated[float, param(ge=0)] = Field(0.0, description="planned admissions per day (8:00-16:00)")
     census: Census | None = Field(None, description="beds occupied at the start")
     location: LatLon | None = Field(None, description="(latitude, longitude)")
 
@@ -79,8 +79,8 @@ class Ambulances(Frozen):
     if one is within ``max_travel_min``. Crowding then spreads to the neighbours.
     """
 
-    max_travel_min: param(gt=0) = Field(30.0, description="longest extra drive to another hospital")  # type: ignore[valid-type]
-    respect_diversion: param(ge=0, le=1) = Field(  # type: ignore[valid-type]
+    max_travel_min: Annotated[float, param(gt=0)] = Field(30.0, description="longest extra drive to another hospital")
+    respect_diversion: Annotated[float, param(ge=0, le=1)] = Field(
         1.0, description="share of crews that bypass a hospital on diversion")
 
 

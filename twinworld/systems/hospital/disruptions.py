@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -22,7 +22,7 @@ class PatientSurge(DisruptionConfig):
     targets = (SYSTEM, "hospital")
 
     kind: Literal["patient_surge"]
-    multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="arrival-rate multiplier, e.g. 1.5")  # type: ignore[valid-type]
+    multiplier: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(description="arrival-rate multiplier, e.g. 1.5")
 
 
 class BedLoss(DisruptionConfig):
@@ -31,7 +31,7 @@ class BedLoss(DisruptionConfig):
     targets = (SYSTEM, "hospital")
 
     kind: Literal["bed_loss"]
-    share: param(ge=0, le=1) = Field(description="share of beds lost, 0..1")  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(description="share of beds lost, 0..1")
     bed: Literal["ward", "icu", "both"] = "both"
 
 
@@ -41,7 +41,7 @@ class StaffShortage(DisruptionConfig):
     targets = (SYSTEM, "hospital")
 
     kind: Literal["staff_shortage"]
-    share: param(ge=0, le=1) = Field(description="share of staffed beds lost, 0..1")  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(description="share of staffed beds lost, 0..1")
 
 
 DISRUPTIONS = (PatientSurge, BedLoss, StaffShortage)

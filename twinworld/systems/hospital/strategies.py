@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -22,10 +22,10 @@ class SurgeBeds(StrategyConfig):
     """
 
     kind: Literal["surge_beds"]
-    threshold: param(ge=0, le=1) = Field(0.95, description="occupancy share that triggers it")  # type: ignore[valid-type]
-    extra_share: param(ge=0, le=MAX_MULTIPLIER) = Field(0.1, description="extra ward beds, as a share of ward beds")  # type: ignore[valid-type]
-    delay: duration() = Field(6.0, description="time to open the beds (staffing, equipment)")  # type: ignore[valid-type]
-    release_below: param(ge=0, le=1) = Field(0.8, description="occupancy share that closes them")  # type: ignore[valid-type]
+    threshold: Annotated[float, param(ge=0, le=1)] = Field(0.95, description="occupancy share that triggers it")
+    extra_share: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(0.1, description="extra ward beds, as a share of ward beds")
+    delay: Annotated[float, duration()] = Field(6.0, description="time to open the beds (staffing, equipment)")
+    release_below: Annotated[float, param(ge=0, le=1)] = Field(0.8, description="occupancy share that closes them")
     hospitals: list[str] | None = element_field("hospital", description="where; empty = every hospital")
 
 
@@ -33,8 +33,8 @@ class CancelElectives(StrategyConfig):
     """Cancel planned admissions while the region is crowded."""
 
     kind: Literal["cancel_electives"]
-    share: param(ge=0, le=1) = Field(1.0, description="share of electives cancelled")  # type: ignore[valid-type]
-    when_occupancy_above: param(ge=0, le=1) = Field(  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(1.0, description="share of electives cancelled")
+    when_occupancy_above: Annotated[float, param(ge=0, le=1)] = Field(
         0.85, description="region occupancy share above which electives are cancelled")
 
 
@@ -42,8 +42,8 @@ class Transfer(StrategyConfig):
     """Move boarding patients to the nearest hospital with a free bed of the type they need."""
 
     kind: Literal["transfer"]
-    max_travel_min: param(gt=0) = Field(45.0, description="longest ambulance trip allowed")  # type: ignore[valid-type]
-    check_every: step_duration() = Field(0.5, description="how often boarding patients are reviewed")  # type: ignore[valid-type]
+    max_travel_min: Annotated[float, param(gt=0)] = Field(45.0, description="longest ambulance trip allowed")
+    check_every: Annotated[float, step_duration()] = Field(0.5, description="how often boarding patients are reviewed")
 
     def check(self, system: SystemConfig) -> list[Problem]:
         """Ambulances need travel times: given, or estimated from every hospital's location."""
@@ -61,8 +61,8 @@ class DivertAmbulances(StrategyConfig):
     patients to the nearest accepting hospital within ``max_travel_min`` (see ``ambulances:``)."""
 
     kind: Literal["divert_ambulances"]
-    max_travel_min: param(gt=0) = Field(30.0, description="longest extra drive to another hospital")  # type: ignore[valid-type]
-    respect_diversion: param(ge=0, le=1) = Field(1.0, description="share of crews that follow it")  # type: ignore[valid-type]
+    max_travel_min: Annotated[float, param(gt=0)] = Field(30.0, description="longest extra drive to another hospital")
+    respect_diversion: Annotated[float, param(ge=0, le=1)] = Field(1.0, description="share of crews that follow it")
 
     def check(self, system: SystemConfig) -> list[Problem]:
         return Transfer.check(self, system)  # type: ignore[arg-type]

@@ -31,15 +31,15 @@ class CallSize(Frozen):
     """
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
-    mean_teu: param(gt=0) = Field(description="mean TEU moved per call")  # type: ignore[valid-type]
-    cv: param(ge=0, le=MAX_CV) = Field(0.5, description="coefficient of variation (ignored for exponential, fixed)")  # type: ignore[valid-type]
+    mean_teu: Annotated[float, param(gt=0)] = Field(description="mean TEU moved per call")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(0.5, description="coefficient of variation (ignored for exponential, fixed)")
 
 
 class PoissonArrivals(Frozen):
     """Vessels arrive as a Poisson process."""
 
     kind: Literal["poisson"]
-    rate_per_day: param(gt=0) = Field(description="mean vessel arrivals per day")  # type: ignore[valid-type]
+    rate_per_day: Annotated[float, param(gt=0)] = Field(description="mean vessel arrivals per day")
 
 
 class FittedArrivals(Frozen):
@@ -50,8 +50,8 @@ class FittedArrivals(Frozen):
 
     kind: Literal["fitted"]
     distribution: Literal["exponential", "lognormal", "gamma"] = "exponential"
-    mean_interarrival: duration(gt=0) = Field(description="mean time between arrivals, e.g. 5h")  # type: ignore[valid-type]
-    cv: param(ge=0, le=MAX_CV) = Field(1.0, description="coefficient of variation (ignored for exponential)")  # type: ignore[valid-type]
+    mean_interarrival: Annotated[float, duration(gt=0)] = Field(description="mean time between arrivals, e.g. 5h")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(1.0, description="coefficient of variation (ignored for exponential)")
     source: str = Field("", description="where the fit came from (set when derived from AIS)")
 
 
@@ -68,7 +68,7 @@ class ScheduleArrivals(Frozen):
 
     kind: Literal["schedule"]
     calls: list[ScheduledCall] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
-    eta_sd: duration() = Field(0.0, description="sd of each vessel's deviation from its ETA")  # type: ignore[valid-type]
+    eta_sd: Annotated[float, duration()] = Field(0.0, description="sd of each vessel's deviation from its ETA")
     source: str = Field("", description="where the calls came from (set when derived from AIS)")
 
 
@@ -103,9 +103,9 @@ Arrivals = Annotated[Union[PoissonArrivals, FittedArrivals, ScheduleArrivals, AI
 class Gate(Frozen):
     """The truck gate: import boxes leave the yard after their dwell time, one truck at a time."""
 
-    trucks_per_h: param(gt=0) = Field(60.0, description="trucks the gate processes per hour")  # type: ignore[valid-type]
+    trucks_per_h: Annotated[float, param(gt=0)] = Field(60.0, description="trucks the gate processes per hour")
     teu_per_truck: float = Field(1.6, gt=0, le=100, description="TEU a truck takes out")
-    dwell: duration(gt=0) = Field(72.0, description="mean time an import box waits in the yard before pickup")  # type: ignore[valid-type]
+    dwell: Annotated[float, duration(gt=0)] = Field(72.0, description="mean time an import box waits in the yard before pickup")
     dwell_cv: float = Field(0.5, ge=0, le=MAX_CV, description="coefficient of variation of the dwell (lognormal)")
 
 
@@ -121,10 +121,10 @@ class Operators(Frozen):
     """
 
     count: int = Field(6, ge=1, le=1000, description="operators (carriers) calling at the port")
-    wait_threshold: duration(gt=0) = Field(48.0, description="mean wait an operator accepts, e.g. 2d")  # type: ignore[valid-type]
+    wait_threshold: Annotated[float, duration(gt=0)] = Field(48.0, description="mean wait an operator accepts, e.g. 2d")
     threshold_cv: float = Field(0.5, ge=0, le=5, description="spread of thresholds between operators")
-    review_every: duration(gt=0) = Field(6.0, description="how often operators review their waiting ships")  # type: ignore[valid-type]
-    extra_sailing: duration(ge=0) = Field(24.0, description="extra time a diverted call's cargo takes")  # type: ignore[valid-type]
+    review_every: Annotated[float, duration(gt=0)] = Field(6.0, description="how often operators review their waiting ships")
+    extra_sailing: Annotated[float, duration(ge=0)] = Field(24.0, description="extra time a diverted call's cargo takes")
     to: str = Field("alternative port", description="where they go (a label in the results)")
 
 
@@ -143,9 +143,9 @@ class PortConfig(SystemConfig):
     berths: int = Field(ge=1, le=MAX_BERTHS, description="berths (each serves one vessel at a time)")
     location: LatLon | None = Field(None, description="(latitude, longitude) of the terminal")
     cranes_per_berth: int = Field(2, ge=1, le=MAX_CRANES_PER_BERTH)
-    crane_moves_per_h: param(gt=0) = Field(28.0, description="moves per hour per quay crane")  # type: ignore[valid-type]
+    crane_moves_per_h: Annotated[float, param(gt=0)] = Field(28.0, description="moves per hour per quay crane")
     teu_per_move: float = Field(1.5, gt=0, le=100, description="TEU per crane move (TEU factor)")
-    berth_setup: duration() = Field(2.0, description="mooring plus unmooring time per call")  # type: ignore[valid-type]
+    berth_setup: Annotated[float, duration()] = Field(2.0, description="mooring plus unmooring time per call")
     call_size: CallSize = Field(default_factory=lambda: CallSize(mean_teu=2000.0, cv=0.5))
     import_share: float = Field(0.5, ge=0, le=1, description="share of a call's TEU discharged into the yard")
     yard_capacity_teu: float = Field(50_000.0, gt=0, le=MAX_MAGNITUDE)

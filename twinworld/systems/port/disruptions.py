@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -52,7 +52,7 @@ class CapacityLoss(DisruptionConfig):
 
     kind: Literal["capacity_loss"]
     resource: Literal["cranes", "yard", "gate"] = "cranes"
-    share: param(ge=0, le=1) = Field(description="share of capacity lost, 0..1")  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(description="share of capacity lost, 0..1")
 
 
 class ArrivalSurge(DisruptionConfig):
@@ -65,7 +65,7 @@ class ArrivalSurge(DisruptionConfig):
     targets = (SYSTEM,)
 
     kind: Literal["arrival_surge"]
-    multiplier: param(ge=1, le=MAX_MULTIPLIER) = Field(description="arrival-rate multiplier over the window, e.g. 1.5")  # type: ignore[valid-type]
+    multiplier: Annotated[float, param(ge=1, le=MAX_MULTIPLIER)] = Field(description="arrival-rate multiplier over the window, e.g. 1.5")
 
 
 DISRUPTIONS = (PortClosure, CraneFailure, CapacityLoss, ArrivalSurge)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -21,16 +21,16 @@ class Divert(StrategyConfig):
     """
 
     kind: Literal["divert"]
-    after: duration(ge=0) = Field(48.0, description="anchorage wait after which a vessel is diverted")  # type: ignore[valid-type]
+    after: Annotated[float, duration(ge=0)] = Field(48.0, description="anchorage wait after which a vessel is diverted")
     to: str = Field("alternative port", description="where they go (a label in the results)")
-    extra_sailing: duration(ge=0) = Field(24.0, description="extra time the diverted cargo takes")  # type: ignore[valid-type]
+    extra_sailing: Annotated[float, duration(ge=0)] = Field(24.0, description="extra time the diverted cargo takes")
 
 
 class ExtraShifts(StrategyConfig):
     """Work the cranes harder (overtime, an extra gang) while the anchorage queue is long."""
 
     kind: Literal["extra_shifts"]
-    productivity_gain: param(ge=0, le=MAX_MULTIPLIER) = Field(0.25, description="extra crane moves per hour, as a share")  # type: ignore[valid-type]
+    productivity_gain: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(0.25, description="extra crane moves per hour, as a share")
     when_queue_at_least: int = Field(1, ge=0, le=MAX_LIST_ITEMS, description="vessels at anchorage that trigger it (0: always)")
 
 

@@ -43,7 +43,7 @@ class Mobilisation(Frozen):
     """
 
     curve: Literal["rayleigh", "logistic", "uniform"] = "rayleigh"
-    mean: duration(gt=0) = Field(1.0, description="mean (logistic: median) time to leave, e.g. 45min")  # type: ignore[valid-type]
+    mean: Annotated[float, duration(gt=0)] = Field(1.0, description="mean (logistic: median) time to leave, e.g. 45min")
 
 
 class Channel(Frozen):
@@ -57,9 +57,9 @@ class Channel(Frozen):
 
     name: str
     kind: Literal["broadcast", "door_to_door"] = "broadcast"
-    start: duration(ge=0) = Field(0.0, description="after the zone's order, e.g. 5min")  # type: ignore[valid-type]
-    reach: param(ge=0, le=1) = Field(1.0, description="share of households it reaches")  # type: ignore[valid-type]
-    delay: duration(ge=0) = Field(0.0, description="mean time until a reached household takes "  # type: ignore[valid-type]
+    start: Annotated[float, duration(ge=0)] = Field(0.0, description="after the zone's order, e.g. 5min")
+    reach: Annotated[float, param(ge=0, le=1)] = Field(1.0, description="share of households it reaches")
+    delay: Annotated[float, duration(ge=0)] = Field(0.0, description="mean time until a reached household takes "
                                                    "the warning in; 0 = at once")
     delay_distribution: Literal["exponential", "lognormal"] = "exponential"
     delay_cv: float = Field(1.0, gt=0, description="lognormal delays: sd / mean")
@@ -68,7 +68,7 @@ class Channel(Frozen):
                              "the zones (cell broadcast, radio), which may then leave as shadow evacuees")
     weight: float = Field(1.0, gt=0, description="how persuasive it is, in warnings (an official "
                                                  "warning is 1; a knock on the door may count 2)")
-    households_per_h: param(gt=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
+    households_per_h: Annotated[float, param(gt=0, le=MAX_HOUSEHOLDS)] | None = Field(
         None, description="door_to_door: households all teams visit per hour")
 
     @model_validator(mode="after")
@@ -93,8 +93,8 @@ class WordOfMouth(Frozen):
 
     contacts: int = Field(6, ge=2, le=50, description="social contacts per household (even)")
     rewire: float = Field(0.1, ge=0, le=1, description="share of contacts outside the neighbourhood")
-    share_telling: param(ge=0, le=1) = Field(0.5, description="chance a warned household tells a contact")  # type: ignore[valid-type]
-    delay: duration(gt=0) = Field(0.5, description="mean time to tell a contact, e.g. 30min")  # type: ignore[valid-type]
+    share_telling: Annotated[float, param(ge=0, le=1)] = Field(0.5, description="chance a warned household tells a contact")
+    delay: Annotated[float, duration(gt=0)] = Field(0.5, description="mean time to tell a contact, e.g. 30min")
     weight: float = Field(0.5, ge=0, description="warnings a message from a contact counts as")
     departure_weight: float = Field(0.25, ge=0, description="warnings each contact seen leaving counts as")
     seed: int = Field(0, ge=0, description="the network's shape (not the run's seed: a static input)")
@@ -110,13 +110,13 @@ class Shadow(Frozen):
     beyond the planning zone leave: the default.
     """
 
-    households: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
+    households: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(
         None, description="households in the shadow region")
-    households_per_node: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
+    households_per_node: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(
         None, description="households per road node of the shadow region, instead of a count")
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...] of the shadow region; "
                                                       "empty = every node outside the zones")
-    compliance: param(ge=0, le=1) = Field(0.2, description="chance a warning makes one leave")  # type: ignore[valid-type]
+    compliance: Annotated[float, param(ge=0, le=1)] = Field(0.2, description="chance a warning makes one leave")
 
     @model_validator(mode="after")
     def _one_count(self) -> "Shadow":
@@ -134,8 +134,8 @@ class InformedDrivers(Frozen):
     """Drivers with a navigation app follow routes re-planned on current travel times; the others
     follow the shortest routes at free-flow speed (re-planned only when roads close or open)."""
 
-    share: param(ge=0, le=1) = Field(1.0, description="share of households whose drivers are informed")  # type: ignore[valid-type]
-    replan_every: step_duration() | None = Field(  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(1.0, description="share of households whose drivers are informed")
+    replan_every: Annotated[float, step_duration()] | None = Field(
         None, description="how often the app re-plans; empty = the system's own rerouting")
 
 
@@ -151,7 +151,7 @@ class HouseholdBehaviour(Frozen):
     ``preparation`` (default: the system's ``mobilisation`` curve) and leaves with its vehicles.
     """
 
-    compliance: param(ge=0, le=1) = Field(1.0, description="mean chance the first warning makes a "  # type: ignore[valid-type]
+    compliance: Annotated[float, param(ge=0, le=1)] = Field(1.0, description="mean chance the first warning makes a "
                                                            "household leave")
     confirmation: float = Field(0.25, ge=0, le=1, description="how much each further warning persuades, "
                                                               "relative to the first")
@@ -168,7 +168,7 @@ class HouseholdBehaviour(Frozen):
     word_of_mouth: WordOfMouth | None = None
     shadow: Shadow | None = None
     informed_drivers: InformedDrivers = Field(default_factory=InformedDrivers)
-    epoch: step_duration() = Field(1 / 12, description="how often households take stock, e.g. 5min")  # type: ignore[valid-type]
+    epoch: Annotated[float, step_duration()] = Field(1 / 12, description="how often households take stock, e.g. 5min")
 
     @field_validator("vehicles")
     @classmethod

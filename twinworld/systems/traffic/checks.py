@@ -58,10 +58,11 @@ def destinations_of(net: RoadNetwork, config: RoadNetworkConfig,
     found: list[Destination] = []
     for i, shelter in enumerate(config.shelters):
         where = f"{prefix}.shelters.{i}." + ("location" if shelter.location is not None else "node")
-        node, bad = place_node(net, shelter.node if shelter.node is not None else shelter.location,
-                               config, where)
+        place: str | Sequence[float] | None = shelter.node if shelter.node is not None else shelter.location
+        assert place is not None  # a Shelter has exactly one of node and location
+        node, bad = place_node(net, place, config, where)
         problems += bad
-        capacity = float("inf") if shelter.capacity_veh is None else float(shelter.capacity_veh)  # type: ignore[arg-type]
+        capacity = float("inf") if shelter.capacity_veh is None else float(shelter.capacity_veh)
         found.append(Destination(shelter.name, node, capacity))
     if config.od:
         names = {d.name for d in found}

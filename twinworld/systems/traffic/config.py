@@ -60,8 +60,8 @@ class Zone(Frozen):
     """
 
     name: str
-    households: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(None, description="households in the zone")  # type: ignore[valid-type]
-    households_per_node: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
+    households: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(None, description="households in the zone")
+    households_per_node: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(
         None, description="households per road node inside the zone, instead of a count")
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...]; empty = every node")
 
@@ -83,7 +83,7 @@ class Shelter(Frozen):
     name: str
     location: LatLon | None = Field(None, description="[lat, lon]; snapped to the nearest node")
     node: str | None = Field(None, description="a node id of the network instead of a location")
-    capacity_veh: param(ge=0, le=MAX_VEHICLES) | None = Field(None, description="vehicles it takes; empty = an exit")  # type: ignore[valid-type]
+    capacity_veh: Annotated[float, param(ge=0, le=MAX_VEHICLES)] | None = Field(None, description="vehicles it takes; empty = an exit")
 
     @model_validator(mode="after")
     def _one_place(self) -> "Shelter":
@@ -97,9 +97,9 @@ class ODFlow(Frozen):
 
     origin: str
     destination: str
-    vehicles: param(ge=0, le=MAX_VEHICLES)  # type: ignore[valid-type]
-    start: duration(ge=0) = 0.0  # type: ignore[valid-type]
-    end: duration(gt=0) = 1.0  # type: ignore[valid-type]
+    vehicles: Annotated[float, param(ge=0, le=MAX_VEHICLES)]
+    start: Annotated[float, duration(ge=0)] = 0.0
+    end: Annotated[float, duration(gt=0)] = 1.0
 
 
 class RoadNetworkConfig(SystemConfig):
@@ -112,7 +112,7 @@ class RoadNetworkConfig(SystemConfig):
     kind: Literal["road_network"]
     source: NetworkSource
     zones: list[Zone] = Field([], max_length=MAX_LIST_ITEMS)
-    vehicles_per_household: param(ge=0, le=100) = Field(1.0, description="vehicles each household takes")  # type: ignore[valid-type]
+    vehicles_per_household: Annotated[float, param(ge=0, le=100)] = Field(1.0, description="vehicles each household takes")
     mobilisation: Mobilisation = Mobilisation()
     households: HouseholdBehaviour | None = Field(
         None, description="households as agents that receive warnings, decide and prepare (the "
@@ -121,9 +121,9 @@ class RoadNetworkConfig(SystemConfig):
     od: list[ODFlow] = Field([], max_length=MAX_LIST_ITEMS)
     places: dict[str, LatLon] = Field({}, max_length=MAX_LIST_ITEMS,
                                       description="named places for travel-time matrices")
-    deadline: duration(gt=0) = Field(3.0, description="for share_evacuated_by_deadline")  # type: ignore[valid-type]
+    deadline: Annotated[float, duration(gt=0)] = Field(3.0, description="for share_evacuated_by_deadline")
     platoon_size: int = Field(5, ge=1, le=10_000, description="vehicles moved together (UXsim's deltan)")
-    reroute_every: step_duration() | None = Field(  # type: ignore[valid-type]
+    reroute_every: Annotated[float, step_duration()] | None = Field(
         None, description="re-plan routes on current travel times this often; empty = no rerouting")
     route_noise: float = Field(0.01, ge=0, le=10, description="relative link cost noise of each re-plan, "
                                                               "shared by all destinations (UXsim's duo_noise): "
@@ -137,8 +137,8 @@ class RoadNetworkConfig(SystemConfig):
                                                   "upstream); 0 = no entry limit (pure exit point queues)")
     backward_wave: bool = Field(True, description="room freed at a link's exit reaches its entry "
                                                   "after the kinematic backward wave (off: at once)")
-    tick: step_duration() = Field(0.25, description="how often the World's clock syncs the engine")  # type: ignore[valid-type]
-    casualties_per_1000_veh_h: param(ge=0, le=1000) = Field(  # type: ignore[valid-type]
+    tick: Annotated[float, step_duration()] = Field(0.25, description="how often the World's clock syncs the engine")
+    casualties_per_1000_veh_h: Annotated[float, param(ge=0, le=1000)] = Field(
         0.0, description="injured per 1000 vehicle-hours driven on hazardous links (wet or flooded "
                          "roads, dark signals); 0 = none")
     casualty_places: list[str] = Field([], max_length=MAX_LIST_ITEMS,

@@ -6,7 +6,7 @@ of links chosen by street name / link id (``roads``) and/or an area (``polygon``
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -62,12 +62,12 @@ class Flood(_Area):
 
     kind: Literal["flood"]
     polygon: Polygon = Field(description="the flooded area, [[lat, lon], ...]")
-    warning: duration(ge=0) = Field(0.0, description="slow, wet roads this long before the links close")  # type: ignore[valid-type]
-    slowdown: param(ge=0, le=0.99) = Field(0.5, description="share of speed lost during the warning")  # type: ignore[valid-type]
+    warning: Annotated[float, duration(ge=0)] = Field(0.0, description="slow, wet roads this long before the links close")
+    slowdown: Annotated[float, param(ge=0, le=0.99)] = Field(0.5, description="share of speed lost during the warning")
 
     def effect_window(self, horizon_h: float) -> tuple[float, float]:
         start, end = self.window(horizon_h)
-        return max(0.0, start - float(self.warning)), end  # type: ignore[arg-type]
+        return max(0.0, start - float(self.warning)), end
 
 
 class SignalOutage(_Area):
@@ -75,7 +75,7 @@ class SignalOutage(_Area):
     links into intersections (3 or more streets) lose ``capacity_loss`` of their capacity."""
 
     kind: Literal["signal_outage"]
-    capacity_loss: param(ge=0, le=1) = Field(0.5, description="share of capacity lost, 0..1")  # type: ignore[valid-type]
+    capacity_loss: Annotated[float, param(ge=0, le=1)] = Field(0.5, description="share of capacity lost, 0..1")
 
 
 class BridgeFailure(_Area):

@@ -74,7 +74,7 @@ class RoadNetwork:
     road_names: list[str]
     highway: list[str]
     bridge: np.ndarray
-    street_count: np.ndarray | None = None
+    street_count: np.ndarray = field(init=False, repr=False)
     key: str = ""
     _node_index: dict[str, int] = field(default_factory=dict, repr=False)
     _link_index: dict[str, int] = field(default_factory=dict, repr=False)

@@ -26,8 +26,8 @@ def source_key(source: NetworkSource) -> str:
         path = helsinki_pbf_path()
         return "helsinki:" + static(f"digest:{path}", lambda: file_digest(path))
     if source.resolved_path:
-        path = source.resolved_path
-        return "osm:" + static(f"digest:{path}", lambda: file_digest(path))
+        resolved = source.resolved_path
+        return "osm:" + static(f"digest:{resolved}", lambda: file_digest(resolved))
     raise FeedError(f"the road network file {source.osm_file!r} has not been resolved; "
                     "load the scenario with twinworld.load_scenario")
 

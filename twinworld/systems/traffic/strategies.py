@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -25,7 +25,7 @@ class Stage(Frozen):
     """Zones ordered out ``delay`` after the first order."""
 
     zones: list[str] = element_field("zone", ..., description="zones ordered out at this stage", min_length=1)
-    delay: duration(ge=0) = 0.0  # type: ignore[valid-type]
+    delay: Annotated[float, duration(ge=0)] = 0.0
 
 
 class Staged(StrategyConfig):
@@ -48,7 +48,7 @@ class Contraflow(StrategyConfig):
 
     kind: Literal["contraflow"]
     roads: list[str] = Field(min_length=1, description="street names or link ids")
-    start: duration(ge=0) = 0.0  # type: ignore[valid-type]
+    start: Annotated[float, duration(ge=0)] = 0.0
 
     def check(self, system: SystemConfig) -> list[Problem]:
         """The named roads exist in the network."""
@@ -75,7 +75,7 @@ class DynamicRerouting(StrategyConfig):
 
     kind: Literal["dynamic_rerouting"]
     enabled: bool = True
-    every: step_duration() = 1 / 6  # type: ignore[valid-type]
+    every: Annotated[float, step_duration()] = 1 / 6
 
 
 class WarningChannels(StrategyConfig):
@@ -107,8 +107,8 @@ class InformDrivers(StrategyConfig):
     keep to the shortest roads at free-flow speed."""
 
     kind: Literal["inform_drivers"]
-    share: param(ge=0, le=1) = Field(0.8, description="share of drivers informed")  # type: ignore[valid-type]
-    replan_every: step_duration() = Field(1 / 6, description="how often informed drivers re-plan")  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(0.8, description="share of drivers informed")
+    replan_every: Annotated[float, step_duration()] = Field(1 / 6, description="how often informed drivers re-plan")
 
 
 STRATEGIES = (Simultaneous, Staged, Contraflow, ShelterAssignment, DynamicRerouting, WarningChannels, InformDrivers)

@@ -30,8 +30,8 @@ class LeadTime(Frozen):
     """
 
     distribution: Literal["fixed", "exponential", "lognormal", "gamma", "uniform"] = "fixed"
-    mean: duration(ge=0) = Field(description="mean transit time, e.g. 3d")  # type: ignore[valid-type]
-    cv: param(ge=0, le=MAX_CV) = Field(0.0, description="coefficient of variation (sd / mean); "  # type: ignore[valid-type]
+    mean: Annotated[float, duration(ge=0)] = Field(description="mean transit time, e.g. 3d")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(0.0, description="coefficient of variation (sd / mean); "
                                              "ignored for fixed (0) and exponential (1)")
 
     @model_validator(mode="before")
@@ -65,7 +65,7 @@ class SupplierSpec(Frozen):
     """A source of goods with unlimited stock; orders leave at most at its dispatch rate."""
 
     name: str
-    capacity_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
+    capacity_units_per_day: Annotated[float, param(gt=0)] | None = Field(
         None, description="units it can dispatch per day; empty = unlimited")
     location: LatLon | None = Field(None, description="(latitude, longitude)")
 
@@ -74,8 +74,8 @@ class PortSpec(Frozen):
     """A port that shipments pass through: handled for ``handling_time`` at most at its throughput."""
 
     name: str
-    handling_time: duration(ge=0) = Field(12.0, description="unloading and clearing per shipment")  # type: ignore[valid-type]
-    throughput_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
+    handling_time: Annotated[float, duration(ge=0)] = Field(12.0, description="unloading and clearing per shipment")
+    throughput_units_per_day: Annotated[float, param(gt=0)] | None = Field(
         None, description="units the port can handle per day; empty = unlimited")
     location: LatLon | None = None
 
@@ -84,8 +84,8 @@ class SSPolicy(Frozen):
     """(s, S): when the inventory position falls to ``s`` or below, order up to ``S`` (continuous review)."""
 
     kind: Literal["s_S"]
-    reorder_point_units: param(ge=0) = Field(description="s")  # type: ignore[valid-type]
-    order_up_to_units: param(gt=0) = Field(description="S (must exceed s)")  # type: ignore[valid-type]
+    reorder_point_units: Annotated[float, param(ge=0)] = Field(description="s")
+    order_up_to_units: Annotated[float, param(gt=0)] = Field(description="S (must exceed s)")
 
     @model_validator(mode="after")
     def _s_below_S(self) -> SSPolicy:
@@ -103,15 +103,15 @@ class RSPolicy(Frozen):
     """(R, S): every ``review_every``, order up to ``S`` (periodic review)."""
 
     kind: Literal["R_S"]
-    review_every: step_duration() = Field(description="R, e.g. 7d")  # type: ignore[valid-type]
-    order_up_to_units: param(gt=0) = Field(description="S")  # type: ignore[valid-type]
+    review_every: Annotated[float, step_duration()] = Field(description="R, e.g. 7d")
+    order_up_to_units: Annotated[float, param(gt=0)] = Field(description="S")
 
 
 class BaseStockPolicy(Frozen):
     """Base stock: after every demand, order what was taken (keep the position at ``level``)."""
 
     kind: Literal["base_stock"]
-    base_stock_units: param(gt=0) = Field(description="target inventory position")  # type: ignore[valid-type]
+    base_stock_units: Annotated[float, param(gt=0)] = Field(description="target inventory position")
 
 
 class MovingAverage(Frozen):
@@ -125,7 +125,7 @@ class ExponentialSmoothing(Frozen):
     """Forecast = alpha x last period's demand + (1 - alpha) x the previous forecast."""
 
     method: Literal["exponential_smoothing"]
-    alpha: param(ge=0, le=1) = Field(description="smoothing constant; 0 = the forecast never moves")  # type: ignore[valid-type]
+    alpha: Annotated[float, param(ge=0, le=1)] = Field(description="smoothing constant; 0 = the forecast never moves")
 
 
 class ForecastPolicy(Frozen):
@@ -139,13 +139,13 @@ class ForecastPolicy(Frozen):
     """
 
     kind: Literal["forecast"]
-    review_every: step_duration() = Field(24.0, description="the period, e.g. 1d")  # type: ignore[valid-type]
+    review_every: Annotated[float, step_duration()] = Field(24.0, description="the period, e.g. 1d")
     forecast: Annotated[MovingAverage | ExponentialSmoothing, Field(discriminator="method")]
     cover_periods: float | None = Field(
         None, gt=0, le=MAX_MAGNITUDE, description="periods of forecast demand the level covers; empty = the mean lead "
                                 "time of the primary source's route in periods, plus the review period")
     safety_factor: float = Field(0.0, ge=0, le=100, description="z: safety stock in sds of the demand over the cover")
-    initial_forecast_units: param(ge=0, le=MAX_MAGNITUDE) | None = Field(  # type: ignore[valid-type]
+    initial_forecast_units: Annotated[float, param(ge=0, le=MAX_MAGNITUDE)] | None = Field(
         None, description="demand per period to start from; empty = the mean demand of what it serves")
 
 
@@ -159,12 +159,12 @@ class WarehouseSpec(Frozen):
     sources: list[str] = Field(min_length=1, max_length=MAX_LIST_ITEMS, description="suppliers or warehouses it orders from, "
                                                          "in order of preference (the first is primary)")
     policy: InventoryPolicy
-    initial_units: param(ge=0) | None = Field(  # type: ignore[valid-type]
+    initial_units: Annotated[float, param(ge=0)] | None = Field(
         None, description="stock at the start; empty = the policy's order-up-to level")
     in_transit_units: int = Field(
         0, ge=0, le=MAX_MAGNITUDE, description="units already on their way from the primary source at the start, "
                              "arriving in weekly lots spread over the first leg's mean transit time")
-    holding_cost_per_unit_day: param(ge=0) = 0.0  # type: ignore[valid-type]
+    holding_cost_per_unit_day: Annotated[float, param(ge=0)] = 0.0
     location: LatLon | None = None
 
 
@@ -180,8 +180,8 @@ class Panic(Frozen):
     mean ``tell_delay``), they order ``multiplier`` times as much for ``duration``.
     """
 
-    share: param(ge=0, le=1) = Field(0.3, description="share of shoppers prone to panic")  # type: ignore[valid-type]
-    multiplier: param(ge=1, le=MAX_MULTIPLIER) = Field(  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(0.3, description="share of shoppers prone to panic")
+    multiplier: Annotated[float, param(ge=1, le=MAX_MULTIPLIER)] = Field(
         2.0, description="order size while panicking, x the usual")
     tell_delay: _period(gt=0) = Field(12.0, description="mean time to tell a contact, e.g. 12h")  # type: ignore[valid-type]
     shoppers: int = Field(100, ge=1, le=100_000, description="shoppers placing the customer's orders")
@@ -193,7 +193,7 @@ class CustomerSpec(Frozen):
     """A customer ordering from its warehouse as a Poisson stream of orders."""
 
     name: str
-    demand_per_day: param(ge=0) = Field(description="Poisson rate of orders per day")  # type: ignore[valid-type]
+    demand_per_day: Annotated[float, param(ge=0)] = Field(description="Poisson rate of orders per day")
     units_per_order: int = Field(1, ge=1, le=MAX_MAGNITUDE)
     served_by: str | None = Field(None, description="the warehouse it orders from; empty = the one "
                                                     "with the shortest lane to it")
@@ -211,9 +211,9 @@ class LaneSpec(Frozen):
     mode: Literal["sea", "road", "rail", "air", "inland_water"] = "road"
     lead_time: LeadTime = Field(description="a fixed duration (3d) or {distribution, mean, cv}",
                                 json_schema_extra=_or_duration)
-    capacity_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
+    capacity_units_per_day: Annotated[float, param(gt=0)] | None = Field(
         None, description="units that can leave on it per day; empty = unlimited")
-    cost_per_unit: param(ge=0) = 0.0  # type: ignore[valid-type]
+    cost_per_unit: Annotated[float, param(ge=0)] = 0.0
 
     @property
     def label(self) -> str:
@@ -236,9 +236,9 @@ class SupplyNetworkConfig(SystemConfig):
     customers: list[CustomerSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     lanes: list[LaneSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     unmet_demand: Literal["backorder", "lost_sales"] = "backorder"
-    shortage_cost_per_unit: param(ge=0) = Field(  # type: ignore[valid-type]
+    shortage_cost_per_unit: Annotated[float, param(ge=0)] = Field(
         0.0, description="per unit lost, and per unit backordered")
-    backorder_cost_per_unit_day: param(ge=0) = 0.0  # type: ignore[valid-type]
+    backorder_cost_per_unit_day: Annotated[float, param(ge=0)] = 0.0
     critical_cost_factor: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="shortage costs of critical customers x this")
     warmup: Duration = Field(0.0, description="demand before this time is not counted in the KPIs")
 

@@ -7,7 +7,7 @@ resolved windows; shipments consult them before every move, so nothing passes a 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -62,7 +62,7 @@ class DemandSpike(DisruptionConfig):
     targets = (SYSTEM, "customer", "warehouse")
 
     kind: Literal["demand_spike"]
-    multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="order-rate multiplier, e.g. 1.8")  # type: ignore[valid-type]
+    multiplier: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(description="order-rate multiplier, e.g. 1.8")
 
 
 class CapacityLoss(DisruptionConfig):
@@ -75,7 +75,7 @@ class CapacityLoss(DisruptionConfig):
     targets = ("lane", "port", "supplier")
 
     kind: Literal["capacity_loss"]
-    share: param(ge=0, le=1) = Field(description="share of capacity lost, 0..1")  # type: ignore[valid-type]
+    share: Annotated[float, param(ge=0, le=1)] = Field(description="share of capacity lost, 0..1")
 
 
 DISRUPTIONS = (PortClosure, SupplierFailure, LaneClosure, DemandSpike, CapacityLoss)

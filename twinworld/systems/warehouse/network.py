@@ -13,16 +13,15 @@ from typing import Callable, Iterable
 
 import networkx as nx
 
+from twinworld.params import Dist
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
 
 __all__ = ["build_graph", "route", "route_hours", "unreachable_customers", "Outages"]
 
 
-def _mean_hours(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except TypeError:  # still a distribution (check time): use its middle
-        return float(value.ppf(0.5))  # type: ignore[union-attr]
+def _mean_hours(value: float | Dist) -> float:
+    """A sampled duration, or the middle of one still a distribution (at check time)."""
+    return value.ppf(0.5) if isinstance(value, Dist) else float(value)
 
 
 def build_graph(config: SupplyNetworkConfig) -> nx.DiGraph:

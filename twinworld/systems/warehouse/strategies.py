@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -22,10 +22,10 @@ class Reroute(StrategyConfig):
     """
 
     kind: Literal["reroute"]
-    lookahead: duration(ge=0) = Field(  # type: ignore[valid-type]
+    lookahead: Annotated[float, duration(ge=0)] = Field(
         96.0, description="avoid closed elements the shipment would reach within this time; one "
                           "further ahead is assumed to reopen before it gets there")
-    max_extra_time: duration(ge=0) | None = Field(  # type: ignore[valid-type]
+    max_extra_time: Annotated[float, duration(ge=0)] | None = Field(
         None, description="refuse detours longer than the planned route by more than this")
 
 
@@ -33,8 +33,8 @@ class Expedite(StrategyConfig):
     """Ship replenishment faster (a faster mode) at a cost, while a warehouse is short."""
 
     kind: Literal["expedite"]
-    lead_time_factor: param(gt=0, le=1) = Field(0.5, description="transit times x this")  # type: ignore[valid-type]
-    extra_cost_per_unit: param(ge=0) = Field(2.0, description="premium per expedited unit")  # type: ignore[valid-type]
+    lead_time_factor: Annotated[float, param(gt=0, le=1)] = Field(0.5, description="transit times x this")
+    extra_cost_per_unit: Annotated[float, param(ge=0)] = Field(2.0, description="premium per expedited unit")
     when: Literal["short", "always"] = Field(
         "short", description="short: only orders placed while the warehouse has backorders or "
                              "its stock is below half its reorder point")
@@ -45,7 +45,7 @@ class SafetyStock(StrategyConfig):
     """Raise reorder points (and order-up-to levels) by some days of the warehouse's demand."""
 
     kind: Literal["safety_stock"]
-    extra_days: param(ge=0) = Field(3.0, description="days of mean demand added to s and S")  # type: ignore[valid-type]
+    extra_days: Annotated[float, param(ge=0)] = Field(3.0, description="days of mean demand added to s and S")
     warehouses: list[str] | None = element_field("warehouse", description="where; empty = every warehouse")
 
 
@@ -53,7 +53,7 @@ class DualSourcing(StrategyConfig):
     """Split replenishment between a warehouse's first two sources, and switch when one is down."""
 
     kind: Literal["dual_sourcing"]
-    secondary_share: param(ge=0, le=1) = Field(0.3, description="share of each order to the second source")  # type: ignore[valid-type]
+    secondary_share: Annotated[float, param(ge=0, le=1)] = Field(0.3, description="share of each order to the second source")
     switch_when_unavailable: bool = Field(True, description="order all from the other source while "
                                                             "one is failed or cut off")
     warehouses: list[str] | None = element_field("warehouse",
@@ -71,7 +71,7 @@ class PriorityAllocation(StrategyConfig):
     """Critical customers first: their backorders are filled first, and stock is reserved for them."""
 
     kind: Literal["priority_allocation"]
-    reserve_share: param(ge=0, le=1) = Field(  # type: ignore[valid-type]
+    reserve_share: Annotated[float, param(ge=0, le=1)] = Field(
         0.25, description="share of the reorder point kept back from non-critical customers")
 
 
