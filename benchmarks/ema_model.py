@@ -53,8 +53,14 @@ def hospital(strategy: str = "baseline", **values: float) -> dict:
 
 
 def _experiment(kind: str, scenarios: int, processes: int) -> dict:
-    from ema_workbench import (CategoricalParameter, Model, MultiprocessingEvaluator, RealParameter,
-                               Sample, ScalarOutcome)
+    from ema_workbench import (
+        CategoricalParameter,
+        Model,
+        MultiprocessingEvaluator,
+        RealParameter,
+        Sample,
+        ScalarOutcome,
+    )
 
     if kind == "trivial":
         model = Model("trivial", function=trivial)

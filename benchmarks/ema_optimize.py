@@ -93,9 +93,8 @@ def main(argv: list[str]) -> None:
     _CACHE_PATH.append(argv[0])
     problem = json.loads(Path(argv[0]).read_text())
     sys.path.insert(0, str(ROOT))
-    from ema_workbench import (IntegerParameter, Model, MultiprocessingEvaluator, RealParameter, Sample,
-                               ScalarOutcome)
     import ema_workbench
+    from ema_workbench import IntegerParameter, Model, MultiprocessingEvaluator, RealParameter, Sample, ScalarOutcome
 
     from twinworld.analysis.stats import cvar
 

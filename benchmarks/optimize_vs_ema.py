@@ -71,7 +71,7 @@ def overrides(scenarios: int, population: int) -> list[str]:
 
 
 def load() -> str:
-    return "load %.2f" % os.getloadavg()[0]
+    return f"load {os.getloadavg()[0]:.2f}"
 
 
 def run_twinworld(edits: list[str], evaluations: int, seed: int, workers: int, folder: Path):

@@ -69,7 +69,7 @@ def run_supplynetpy(args: argparse.Namespace) -> tuple[list[float], list[float]]
             links.append({"ID": f"L{i}", "source": "F", "sink": f"W{i}", "cost": 0, "lead_time": lambda: args.lead_days})
             for j in range(args.customers):
                 demands.append({"ID": f"D{i}_{j}", "name": f"D{i}_{j}", "demand_node": f"W{i}",
-                                "order_arrival_model": lambda: float(rng.exponential(1.0 / args.rate)),
+                                "order_arrival_model": lambda rng=rng: float(rng.exponential(1.0 / args.rate)),
                                 "order_quantity_model": lambda: 1})
         net = scm.create_sc_net(nodes, links, demands)
         scm.simulate_sc_net(net, args.days, logging=False)

@@ -44,15 +44,14 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import twinworld  # noqa: E402
-from benchmarks.sweep_models import (HOSPITAL, HospitalMesa, TrivialMesa, trivial_registry,  # noqa: E402
-                                     trivial_scenario)
+from benchmarks.sweep_models import HOSPITAL, HospitalMesa, TrivialMesa, trivial_registry, trivial_scenario  # noqa: E402
 from twinworld.experiments.design import make_design, run_seed  # noqa: E402
 
 DEFAULT_EMA = Path("/tmp/ema312/bin/python")
 
 
 def load() -> str:
-    return "load %.2f" % os.getloadavg()[0]
+    return f"load {os.getloadavg()[0]:.2f}"
 
 
 # ------------------------------------------------------------------------------- the tools --

@@ -70,7 +70,7 @@ def _child(argv: list[str], cwd: str, out: str, err: str, extra_mb: int) -> None
             code = 0
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except BaseException:  # noqa: BLE001 - print it as the interpreter would, then exit 1
+    except BaseException:
         traceback.print_exc()
         code = 1
     finally:
@@ -126,7 +126,7 @@ def _warm_up() -> None:
 
             cached_engine("case9")
             cached_engine("case118")
-        except Exception:  # noqa: BLE001, S110 - without pandapower the grid cases fail on their own
+        except Exception:
             pass
 
 

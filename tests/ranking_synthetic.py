@@ -8,8 +8,8 @@ strategy of the block (common random numbers), so paired comparisons see through
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd

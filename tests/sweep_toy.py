@@ -23,8 +23,7 @@ from typing import Any, Literal
 from twinworld.core.cache import static
 from twinworld.params import Param
 from twinworld.scenario.registry import Registry, default_registry
-from twinworld.systems.base import (KPI, DisruptionConfig, StrategyConfig, System, SystemConfig,
-                                    SystemPlugin)
+from twinworld.systems.base import KPI, DisruptionConfig, StrategyConfig, System, SystemConfig, SystemPlugin
 
 __all__ = ["plugin", "toy_registry", "toy_scenario"]
 

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from tests.ranking_synthetic import synthetic_runs
-from twinworld.analysis import rank, RankOptions
+from twinworld.analysis import RankOptions, rank
 from twinworld.viz import write_report
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

@@ -11,10 +11,10 @@ import pytest
 
 import twinworld
 from tests.sweep_toy import toy_registry, toy_scenario
-from twinworld.experiments.executors import ExecutorOptions
+from twinworld.experiments.executors import ExecutorOptions, SlurmOptions
 from twinworld.experiments.sweep import SweepOptions
 from twinworld.experiments.sweep import sweep as run_sweep
-from twinworld.experiments.executors import SlurmOptions
+
 
 def sweep(*args, **kwargs) -> pd.DataFrame:
     """Run a sweep and read back its table (one row per run)."""

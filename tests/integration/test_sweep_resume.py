@@ -18,8 +18,8 @@ import twinworld
 from tests.sweep_toy import toy_registry, toy_scenario
 from twinworld.errors import SweepError
 from twinworld.experiments.executors import ExecutorOptions
-from twinworld.experiments.sweep import SweepOptions, sweep
 from twinworld.experiments.store import ResultStore
+from twinworld.experiments.sweep import SweepOptions, sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = toy_registry()

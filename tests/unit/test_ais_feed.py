@@ -11,8 +11,17 @@ import pytest
 import yaml
 
 from twinworld.errors import FeedError
-from twinworld.feeds.ais import (CSV_COLUMNS, POSITION_COLUMNS, arrival_statistics, fit_renewal,
-                                 points_in_polygon, port_calls, read_ais, read_ais_csv, read_ais_nmea)
+from twinworld.feeds.ais import (
+    CSV_COLUMNS,
+    POSITION_COLUMNS,
+    arrival_statistics,
+    fit_renewal,
+    points_in_polygon,
+    port_calls,
+    read_ais,
+    read_ais_csv,
+    read_ais_nmea,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 AIS = ROOT / "scenarios" / "data" / "ais"

@@ -8,7 +8,7 @@ import pytest
 
 import twinworld
 from tests.ranking_synthetic import synthetic_runs, write_sweep
-from twinworld.analysis import load_results, rank, RankOptions
+from twinworld.analysis import RankOptions, load_results, rank
 from twinworld.errors import SweepError
 
 MEANS = {"baseline": 12.0, "a": 10.0, "b": 10.5, "c": 13.0}

@@ -7,15 +7,27 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from twinworld.analysis.compare import bootstrap_risk_differences, summarize
-from twinworld.analysis.stats import (cvar, holm, mean_ci, paired_differences, paired_wide, pareto_front,
-                                      prob_best, regret, risk_score, satisficing_rate, wilson_ci,
-                                      worst_quantile)
+from twinworld.analysis.stats import (
+    cvar,
+    holm,
+    mean_ci,
+    paired_differences,
+    paired_wide,
+    pareto_front,
+    prob_best,
+    regret,
+    risk_score,
+    satisficing_rate,
+    wilson_ci,
+    worst_quantile,
+)
 
 TEN = np.arange(1.0, 11.0)
 

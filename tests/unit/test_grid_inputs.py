@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twinworld.errors import FeedError, ScenarioError
-from twinworld.errors import name_list
+from twinworld.errors import FeedError, ScenarioError, name_list
 from twinworld.feeds.grid_cases import load_grid_case, read_matpower_m
 from twinworld.scenario import load_scenario
 

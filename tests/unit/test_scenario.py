@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from tests.helpers import ROOT, run_cli
 from twinworld.errors import ScenarioError, UnknownKindError
@@ -51,7 +52,7 @@ def test_overrides_edit_dotted_paths() -> None:
 
 def test_scenarios_are_frozen() -> None:
     scenario = load_scenario(DEFAULT)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         scenario.seed = 3  # type: ignore[misc]
 
 

@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 
 from twinworld.errors import FeedError
-from twinworld.feeds.osm import (HIGHWAY_DEFAULTS, JAM_DENSITY_VEH_KM_LANE, helsinki_pbf_path,
-                                 impute_links, read_helsinki, read_osm_file)
+from twinworld.feeds.osm import (
+    HIGHWAY_DEFAULTS,
+    JAM_DENSITY_VEH_KM_LANE,
+    helsinki_pbf_path,
+    impute_links,
+    read_helsinki,
+    read_osm_file,
+)
 from twinworld.systems.traffic.config import Mobilisation
 from twinworld.systems.traffic.demand import Vehicles, departure_hours, form_platoons
 from twinworld.systems.traffic.network import RoadNetwork, grid_tables, point_in_polygon

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 import math
+from typing import Annotated
 
 import numpy as np
 import pytest

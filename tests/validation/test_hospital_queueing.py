@@ -7,19 +7,12 @@ asserts that the theoretical value lies inside their 95% confidence interval.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
 from tests.helpers import ci95, erlang_b, erlang_c, one_hospital
 from twinworld.experiments.run import build_world
 from twinworld.scenario import load_scenario
-
-
-
-
-
-
 
 
 def replicate(scenario_data: dict, reps: int):

@@ -8,7 +8,6 @@ for the probability of waiting and the mean wait; Erlang C must lie inside it.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from twinworld.analysis import rank, RankOptions
+from twinworld.analysis import RankOptions, rank
 
 #            A   B   C      (cost, minimize; one row per scenario)
 TABLE = [(10, 12, 11),

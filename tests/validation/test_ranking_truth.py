@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from twinworld.analysis import kn_select, rank, RankOptions
+from twinworld.analysis import RankOptions, kn_select, rank
 
 DIRECTIONS = {"cost": "minimize"}
 

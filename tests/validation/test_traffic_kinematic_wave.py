@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from twinworld.systems.traffic.engine import Destination, TrafficEngine
-from twinworld.systems.traffic.link_times import (DischargeMeter, fd_wave_speed_kmh,
-                                                  instantaneous_times_h)
+from twinworld.systems.traffic.link_times import DischargeMeter, fd_wave_speed_kmh, instantaneous_times_h
 from twinworld.systems.traffic.network import RoadNetwork
 from twinworld.systems.traffic.routing import RouteGenerations
 

@@ -16,7 +16,7 @@ from tests.helpers import ROOT
 
 pytest.importorskip("uxsim")
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from traffic_vs_uxsim import mean_of, run_twinworld, run_uxsim  # noqa: E402
+from traffic_vs_uxsim import mean_of, run_twinworld, run_uxsim
 
 SEEDS = range(5)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -17,7 +17,15 @@ from twinworld.core.rng import RandomStreams
 if TYPE_CHECKING:
     from twinworld.systems.base import System
 
-__all__ = ["World", "ServiceBoard"]
+__all__ = ["World", "ServiceBoard", "Process", "on_event"]
+
+#: What a SimPy process function returns (what ``env.process`` takes).
+Process = Generator[simpy.Event, Any, Any]
+
+
+def on_event(fn: Callable[..., Any], *args: Any) -> Callable[[simpy.Event], None]:
+    """A SimPy event callback that calls ``fn(*args)`` (the event itself is not passed on)."""
+    return lambda _event: fn(*args)
 
 
 class ServiceBoard:

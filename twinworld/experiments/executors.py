@@ -139,7 +139,8 @@ def _attempt(resolved: Any, problem: Exception | None, strategy: str, point: Poi
     becomes a failed row at once; only runs lost with their worker are retried (by the driver)."""
     from twinworld.experiments.run import run
 
-    base = {"run_id": run_id, "scenario_index": point.scenario_index, "replication": point.replication}
+    base: dict[str, Any] = {"run_id": run_id, "scenario_index": point.scenario_index,
+                            "replication": point.replication}
     started = time.perf_counter()
     try:
         if problem is not None:
@@ -319,8 +320,9 @@ class LocalExecutor(_Closing):
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
+            init: tuple[Any, ...] = self._init or ()
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=_context(),
-                                                initializer=_init_worker, initargs=self._init)
+                                                initializer=_init_worker, initargs=init)
             self.pools_started += 1
         return self._pool
 

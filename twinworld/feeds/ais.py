@@ -20,9 +20,10 @@ Examples
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,7 @@ class AISData:
         return {str(k): int(v) for k, v in keys.value_counts().sort_index().items()}
 
 
-def read_ais(path: str | Path, *, format: str | None = None) -> AISData:  # noqa: A002
+def read_ais(path: str | Path, *, format: str | None = None) -> AISData:
     """Read an AIS file, choosing the reader by ``format`` or the suffix (``.csv``; ``.nmea``/``.txt``).
 
     Raises
@@ -270,7 +271,7 @@ def read_ais_nmea(path: str | Path) -> AISData:
             gate.used(message.frag_cnt, message.seq_id)
         try:
             decoded = message.decode().asdict()
-        except Exception as err:  # noqa: BLE001 - pyais raises many kinds on a corrupt payload
+        except Exception as err:
             gate.bad.append((line, f"undecodable payload: {type(err).__name__}: {err}", raw))
             continue
         reason = _take_message(decoded, message, positions, statics, line)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from twinworld.params import param
-from twinworld.systems.base import SYSTEM, DisruptionConfig, StrategyConfig, element_field
+from twinworld.systems.base import DisruptionConfig, StrategyConfig, element_field
 
 __all__ = ["PumpFailure", "MainBreak", "Conservation", "BackupGenerators", "DISRUPTIONS", "STRATEGIES"]
 

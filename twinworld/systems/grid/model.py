@@ -13,8 +13,8 @@ seed faces the same failures and the same repair times for the same line.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -30,8 +30,7 @@ from twinworld.systems.grid.engine import GridEngine, cached_engine
 from twinworld.systems.grid.outages import OutagePlanner
 from twinworld.systems.grid.redispatch import relieve_overloads
 from twinworld.systems.grid.state import GridState
-from twinworld.systems.grid.strategies import (CrewDispatch, Microgrids, PriorityShedding,
-                                               Redispatch, RotatingOutages)
+from twinworld.systems.grid.strategies import CrewDispatch, Microgrids, PriorityShedding, Redispatch, RotatingOutages
 
 if TYPE_CHECKING:
     from twinworld.core.world import World

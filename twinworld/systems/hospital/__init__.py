@@ -8,8 +8,8 @@ from typing import Any
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.hospital.config import Census, HospitalRegionConfig
-from twinworld.systems.hospital.example import example
 from twinworld.systems.hospital.disruptions import DISRUPTIONS
+from twinworld.systems.hospital.example import example
 from twinworld.systems.hospital.kpis import KPIS
 from twinworld.systems.hospital.model import STREAMS, HospitalRegion
 from twinworld.systems.hospital.state import HospitalRegionState, HospitalState

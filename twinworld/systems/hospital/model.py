@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
+from twinworld.core.world import Process, on_event
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
 from twinworld.systems.hospital.config import HospitalRegionConfig, HospitalSpec, LengthOfStay
-from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
-from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
 from twinworld.systems.hospital.dispatch import Dispatcher
+from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
+from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
 from twinworld.systems.hospital.strategies import CancelElectives, DivertAmbulances, SurgeBeds, Transfer
 from twinworld.systems.hospital.travel import TravelTimes
 
@@ -293,7 +295,7 @@ class HospitalRegion(System):
         before = self.counts_at_warmup.get(hospital.name)
         return hospital.counts[count] - (before[count] if before else 0)
 
-    def _hourly_snapshot(self) -> Iterator:
+    def _hourly_snapshot(self) -> Process:
         """Process: record each hospital's beds in use, capacity and queue every simulated hour."""
         while True:
             now = self.env.now
@@ -368,7 +370,7 @@ class HospitalRegion(System):
                 hospital.pools[bed].occupied += 1
                 hospital.counts["initial"] += 1
                 self.env.timeout(patient.los_h).callbacks.append(
-                    lambda _e, p=patient, h=hospital: self._discharge(p, h))
+                    on_event(self._discharge, patient, hospital))
             if boarding[bed]:
                 stays = draw_los(self._class_los(bed), rng, boarding[bed])
                 for stay in stays.tolist():
@@ -390,7 +392,7 @@ class HospitalRegion(System):
 
     # ---------------------------------------------------------------------- patient flow --
     def _arrivals(self, hospital: Hospital, times: np.ndarray, beds: list[str],
-                  stays: np.ndarray) -> Iterator:
+                  stays: np.ndarray) -> Process:
         """Process: release the pre-drawn patients at their arrival times (simulated hours pass)."""
         env = self.env
         cancel_rng = self._stream("cancel", hospital.name) if beds and beds[0] == "elective" else None
@@ -439,7 +441,7 @@ class HospitalRegion(System):
         self.waiting_probe.update(self.env.now, self.waiting_probe.value + 1)
         self._status_changed(patient.home)
         if self.max_wait_h is not None:
-            self.env.timeout(self.max_wait_h).callbacks.append(lambda _e, p=patient: self._give_up(p))
+            self.env.timeout(self.max_wait_h).callbacks.append(on_event(self._give_up, patient))
 
     def admit(self, patient: Patient, hospital: Hospital, *, travel_h: float = 0.0) -> None:
         """Give the patient a bed at ``hospital``; their stay ends ``travel_h + los_h`` later."""
@@ -451,7 +453,7 @@ class HospitalRegion(System):
             self.waits.append(self.env.now - max(patient.arrived_h, self.stats_from_h))
         self._occupancy_changed(hospital)
         self.env.timeout(travel_h + patient.los_h).callbacks.append(
-            lambda _e, p=patient, h=hospital: self._discharge(p, h))
+            on_event(self._discharge, patient, hospital))
 
     def _discharge(self, patient: Patient, hospital: Hospital) -> None:
         pool = hospital.pools[patient.bed]
@@ -527,7 +529,7 @@ class HospitalRegion(System):
         self.admit(patient, target, travel_h=reachable[target.name] / 60.0)
         return True
 
-    def _review_transfers(self, every_h: float) -> Iterator:
+    def _review_transfers(self, every_h: float) -> Process:
         """Process: every ``every_h`` hours, try to move boarding patients elsewhere."""
         while True:
             yield self.env.timeout(every_h)
@@ -538,7 +540,7 @@ class HospitalRegion(System):
                             if not self._try_transfer(patient):
                                 break
 
-    def _surge_monitor(self, plan: SurgeBeds) -> Iterator:
+    def _surge_monitor(self, plan: SurgeBeds) -> Process:
         """Process: hourly, open surge beds past the threshold (after the delay), close them after."""
         names = plan.hospitals or list(self.hospitals)
         while True:
@@ -548,7 +550,7 @@ class HospitalRegion(System):
                 if not hospital.surge_open and not hospital.surge_pending and occupancy > float(plan.threshold):
                     hospital.surge_pending = True
                     self.world.at(self.env.now + float(plan.delay),
-                                  lambda h=hospital: self._open_surge(h, plan))
+                                  partial(self._open_surge, hospital, plan))
                 elif hospital.surge_open and occupancy < float(plan.release_below):
                     self._close_surge(hospital)
             yield self.env.timeout(1.0)

@@ -7,13 +7,19 @@ from typing import Any
 
 import pandas as pd
 
-from twinworld.errors import FeedError, Problem, ScenarioError
+from twinworld.errors import FeedError, ScenarioError
 from twinworld.params import Dist
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
-from twinworld.systems.port.config import (AISArrivals, CallSize, FittedArrivals, PortConfig,
-                                           ScheduleArrivals, ScheduledCall)
-from twinworld.systems.port.example import example
+from twinworld.systems.port.config import (
+    AISArrivals,
+    CallSize,
+    FittedArrivals,
+    PortConfig,
+    ScheduleArrivals,
+    ScheduledCall,
+)
 from twinworld.systems.port.disruptions import DISRUPTIONS
+from twinworld.systems.port.example import example
 from twinworld.systems.port.kpis import KPIS
 from twinworld.systems.port.model import STREAMS, Port
 from twinworld.systems.port.state import PortState

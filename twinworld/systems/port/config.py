@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -96,7 +96,7 @@ class AISArrivals(Frozen):
     min_calls: int = Field(5, ge=2, le=MAX_LIST_ITEMS, description="fewer derived calls than this is an error")
 
 
-Arrivals = Annotated[Union[PoissonArrivals, FittedArrivals, ScheduleArrivals, AISArrivals],
+Arrivals = Annotated[PoissonArrivals | FittedArrivals | ScheduleArrivals | AISArrivals,
                      Field(discriminator="kind")]
 
 

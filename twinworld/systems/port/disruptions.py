@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from twinworld.errors import Problem
 from twinworld.limits import MAX_BERTHS, MAX_CRANES_PER_BERTH, MAX_MULTIPLIER
 from twinworld.params import param
-from twinworld.errors import Problem
 from twinworld.systems.base import SYSTEM, DisruptionConfig, SystemConfig, target_element
 
 __all__ = ["PortClosure", "CraneFailure", "CapacityLoss", "ArrivalSurge", "DISRUPTIONS"]

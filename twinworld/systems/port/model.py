@@ -13,15 +13,16 @@ and cheap: a handful of SimPy events per call, plus one per hour for the snapsho
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, Iterator
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from twinworld.core.world import Process
 from twinworld.errors import TwinworldError
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
-from twinworld.systems.port.config import (CallSize, FittedArrivals, PoissonArrivals, PortConfig,
-                                           ScheduleArrivals)
+from twinworld.systems.port.config import CallSize, FittedArrivals, PoissonArrivals, PortConfig, ScheduleArrivals
 from twinworld.systems.port.disruptions import ArrivalSurge, CapacityLoss, CraneFailure, PortClosure
 from twinworld.systems.port.operators import Fleet
 from twinworld.systems.port.state import AnchoredVessel, BerthState, PortState
@@ -394,13 +395,13 @@ class Port(System):
         for i in range(lots):
             self.world.at(dwell * (i + 0.5) / lots, lambda: self.gate_out(teu / lots))
 
-    def _arrivals(self, vessels: list[Vessel]) -> Iterator:
+    def _arrivals(self, vessels: list[Vessel]) -> Process:
         """Process: release the pre-drawn vessels at their arrival times (simulated hours pass)."""
         for vessel in vessels:
             yield self.env.timeout(vessel.arrived_h - self.env.now)
             self.arrive(vessel)
 
-    def _hourly_snapshot(self) -> Iterator:
+    def _hourly_snapshot(self) -> Process:
         """Process: record anchorage queue, berths in use and yard fill every simulated hour."""
         while True:
             self._advance()
@@ -436,7 +437,7 @@ class Port(System):
             return 0.0
         working = sum(1 for b in self.berths if b.is_open) or 1
         per_move = self.config.cranes_per_berth * self.moves_per_h * self.config.teu_per_move
-        mean_teu = float(self.config.call_size.mean_teu)  # type: ignore[arg-type]
+        mean_teu = float(self.config.call_size.mean_teu)
         return queue * (mean_teu / per_move + self.setup_h) / working
 
     def _pick(self) -> Vessel:

@@ -9,8 +9,8 @@ from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.traffic.checks import all_problems
 from twinworld.systems.traffic.config import RoadNetworkConfig
-from twinworld.systems.traffic.example import example
 from twinworld.systems.traffic.disruptions import DISRUPTIONS
+from twinworld.systems.traffic.example import example
 from twinworld.systems.traffic.kpis import KPIS
 from twinworld.systems.traffic.model import STREAMS, RoadNetworkSystem
 from twinworld.systems.traffic.source import load_network

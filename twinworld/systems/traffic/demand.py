@@ -28,12 +28,13 @@ class Vehicles:
         if not parts:
             empty = np.zeros(0, np.int64)
             return cls(empty, empty.copy(), np.zeros(0), empty.copy())
-        fields = (np.concatenate([getattr(p, f) for p in parts]) for f in ("origin", "zone", "depart_h", "dest"))
+        origin, zone, depart_h, dest = (np.concatenate([getattr(p, f) for p in parts])
+                                        for f in ("origin", "zone", "depart_h", "dest"))
         informed = None
         if any(p.informed is not None for p in parts):
             informed = np.concatenate([np.ones(p.origin.size, bool) if p.informed is None else p.informed
                                        for p in parts])
-        return cls(*fields, informed=informed)
+        return cls(origin, zone, depart_h, dest, informed=informed)
 
     def take(self, rows: np.ndarray) -> "Vehicles":
         """The vehicles at ``rows``."""
@@ -43,7 +44,7 @@ class Vehicles:
 
 def departure_hours(curve: Mobilisation, quantiles: np.ndarray) -> np.ndarray:
     """Departure times (hours after the order) at the given quantiles of the mobilisation curve."""
-    mean = float(curve.mean)  # type: ignore[arg-type]
+    mean = float(curve.mean)
     u = np.clip(quantiles, 0.0, 1.0 - 1e-12)
     if curve.curve == "uniform":
         return 2.0 * mean * u
@@ -85,7 +86,7 @@ def platoon_chunks(vehicles: Vehicles, size: int) -> tuple[np.ndarray, np.ndarra
     """How :func:`form_platoons` groups vehicles: the sort ``order`` and each sorted vehicle's
     ``chunk`` (platoon number). Vehicles with the same origin, destination, zone (and informed
     flag, when given) form a group, in departure order, ``size`` at a time."""
-    keys = (vehicles.depart_h, vehicles.zone, vehicles.origin, vehicles.dest)
+    keys: tuple[np.ndarray, ...] = (vehicles.depart_h, vehicles.zone, vehicles.origin, vehicles.dest)
     if vehicles.informed is not None:
         keys = (vehicles.depart_h, vehicles.informed, vehicles.zone, vehicles.origin, vehicles.dest)
     order = np.lexsort(keys)

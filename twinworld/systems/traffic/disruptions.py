@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twinworld.params import duration, param
 from twinworld.errors import FeedError, Problem
+from twinworld.params import duration, param
 from twinworld.systems.base import SYSTEM, DisruptionConfig, SystemConfig
 from twinworld.systems.traffic.config import Polygon, check_polygon
 

@@ -36,8 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twinworld.systems.traffic.link_times import (DischargeMeter, fd_wave_speed_kmh, instantaneous_times_h,
-                                                  platoons_on_links, wave_speed_kmh)
+from twinworld.systems.traffic.link_times import (
+    DischargeMeter,
+    fd_wave_speed_kmh,
+    instantaneous_times_h,
+    platoons_on_links,
+    wave_speed_kmh,
+)
 from twinworld.systems.traffic.network import RoadNetwork
 from twinworld.systems.traffic.routing import RouteGenerations
 

@@ -8,8 +8,9 @@ engine from a SimPy process, and exposes platoons and shelters as Mesa agents.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -27,8 +28,15 @@ from twinworld.systems.traffic.kpis import compute_kpis
 from twinworld.systems.traffic.network import haversine_km
 from twinworld.systems.traffic.source import load_network
 from twinworld.systems.traffic.state import RoadNetworkState
-from twinworld.systems.traffic.strategies import (Contraflow, DynamicRerouting, InformDrivers,
-                                                  ShelterAssignment, Simultaneous, Staged, WarningChannels)
+from twinworld.systems.traffic.strategies import (
+    Contraflow,
+    DynamicRerouting,
+    InformDrivers,
+    ShelterAssignment,
+    Simultaneous,
+    Staged,
+    WarningChannels,
+)
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
@@ -99,7 +107,7 @@ class RoadNetworkSystem(System):
         self.effects: list[LinkEffect] = []
         self.stage_delay_h: dict[str, float] = {}
         self.shelter_rule = "nearest"
-        self.reroute_every_h = None if config.reroute_every is None else float(config.reroute_every)  # type: ignore[arg-type]
+        self.reroute_every_h = None if config.reroute_every is None else float(config.reroute_every)
         self.contraflows: list[Contraflow] = []
         self.engine: TrafficEngine | None = None
         self.agents: mesa.agent.AgentSet | None = None
@@ -114,15 +122,15 @@ class RoadNetworkSystem(System):
         start, end = disruption.window(self.world.horizon_h)
         label = disruption.name or disruption.kind
         if isinstance(disruption, Flood):
-            warning = float(disruption.warning)  # type: ignore[arg-type]
+            warning = float(disruption.warning)
             if warning > 0:
-                speed = np.where(links, 1.0 - float(disruption.slowdown), 1.0)  # type: ignore[arg-type]
+                speed = np.where(links, 1.0 - float(disruption.slowdown), 1.0)
                 self._schedule(LinkEffect(f"{label}:wet", speed=speed), max(0.0, start - warning), start)
             self._schedule(LinkEffect(label, closed=links), start, end)
         elif isinstance(disruption, (RoadClosure, BridgeFailure)):
             self._schedule(LinkEffect(label, closed=links), start, end)
         elif isinstance(disruption, SignalOutage):
-            capacity = np.where(links, 1.0 - float(disruption.capacity_loss), 1.0)  # type: ignore[arg-type]
+            capacity = np.where(links, 1.0 - float(disruption.capacity_loss), 1.0)
             self._schedule(LinkEffect(label, capacity=capacity), start, end)
         else:
             super().disrupt(disruption)
@@ -133,11 +141,11 @@ class RoadNetworkSystem(System):
         elif isinstance(strategy, Staged):
             for stage in strategy.stages:
                 for zone in stage.zones:
-                    self.stage_delay_h[zone] = float(stage.delay)  # type: ignore[arg-type]
+                    self.stage_delay_h[zone] = float(stage.delay)
         elif isinstance(strategy, ShelterAssignment):
             self.shelter_rule = strategy.rule
         elif isinstance(strategy, DynamicRerouting):
-            self.reroute_every_h = float(strategy.every) if strategy.enabled else None  # type: ignore[arg-type]
+            self.reroute_every_h = float(strategy.every) if strategy.enabled else None
         elif isinstance(strategy, Contraflow):
             self.contraflows.append(strategy)
         elif isinstance(strategy, WarningChannels):
@@ -286,9 +294,9 @@ class RoadNetworkSystem(System):
         mobilisation curve (after their stage's delay), and OD trips; destinations assigned."""
         config, streams = self.config, self.world.streams
         parts = []
-        per_household = float(config.vehicles_per_household)  # type: ignore[arg-type]
+        per_household = float(config.vehicles_per_household)
         for z, (zone, nodes) in enumerate(zip(config.zones, self.zone_nodes)):
-            households = (float(zone.households) if zone.households is not None  # type: ignore[arg-type]
+            households = (float(zone.households) if zone.households is not None
                           else float(zone.households_per_node) * nodes.size)  # type: ignore[arg-type]
             count = int(round(households * per_household))
             rng = streams.get(self.name, "zone", zone.name)
@@ -312,8 +320,8 @@ class RoadNetworkSystem(System):
         names = [d.name for d in self.destinations]
         parts = []
         for i, flow in enumerate(self.config.od):
-            count = int(round(float(flow.vehicles)))  # type: ignore[arg-type]
-            start, end = float(flow.start), float(flow.end)  # type: ignore[arg-type]
+            count = int(round(float(flow.vehicles)))
+            start, end = float(flow.start), float(flow.end)
             origin = self.snapped.od_origins[i]
             depart = start + (np.arange(count) + 0.5) * (end - start) / max(count, 1)
             parts.append(Vehicles(np.full(count, origin, np.int64), np.full(count, -1 - i), depart,
@@ -326,17 +334,17 @@ class RoadNetworkSystem(System):
     def _informed(self) -> tuple[float, float | None]:
         """Share of informed drivers and how often their app re-plans (None: the system's rerouting)."""
         if self.inform is not None:
-            return float(self.inform.share), float(self.inform.replan_every)  # type: ignore[arg-type]
+            return float(self.inform.share), float(self.inform.replan_every)
         if self.behaviour is not None:
             drivers = self.behaviour.informed_drivers
-            return float(drivers.share), None if drivers.replan_every is None else float(drivers.replan_every)  # type: ignore[arg-type]
+            return float(drivers.share), None if drivers.replan_every is None else float(drivers.replan_every)
         return 1.0, None
 
     # ----------------------------------------------------------------------------- start --
     def start(self) -> None:
         config, world = self.config, self.world
         in_zone = np.zeros(self.net.n_nodes, bool) if config.zones else np.ones(self.net.n_nodes, bool)
-        for zone, nodes in zip(config.zones, self.zone_nodes):
+        for nodes in self.zone_nodes:
             in_zone[nodes] = True
         engine = self._engine(in_zone)
         engine.replan(congested=False)
@@ -351,12 +359,12 @@ class RoadNetworkSystem(System):
             name=d.name, kind="shelter", state=d,
             location=(float(self.net.lat[d.node]), float(self.net.lon[d.node]))) for d in self.destinations]
         for lever in self.contraflows:
-            self._schedule(self._contraflow_effect(lever, engine.time_to_h), float(lever.start),  # type: ignore[arg-type]
+            self._schedule(self._contraflow_effect(lever, engine.time_to_h), float(lever.start),
                            world.horizon_h)
         self._publish_access()
         for place in self.casualties:
             world.services.publish(f"{self.name}.casualties.{place}", 0.0)
-        world.env.process(self._drive(float(config.tick)))  # type: ignore[arg-type]
+        world.env.process(self._drive(float(config.tick)))
         if self.reroute_every_h is not None:
             world.env.process(self._reroute(self.reroute_every_h))
         if self.behaviour is not None:
@@ -376,7 +384,7 @@ class RoadNetworkSystem(System):
                        backward_wave=config.backward_wave, route_sets=config.route_sets)
         if share < 1.0 and self.reroute_every_h is not None:
             return MixedRoutingEngine(self.net, self.destinations, free_rng=streams.get(self.name, "free_routes"),
-                                      **options)  # type: ignore[arg-type]
+                                      **options)
         return TrafficEngine(self.net, self.destinations, **options)  # type: ignore[arg-type]
 
     def _add_platoons(self, platoons: dict[str, np.ndarray]) -> None:
@@ -399,10 +407,12 @@ class RoadNetworkSystem(System):
     def _drive(self, tick_h: float):
         """Advance the engine with the World's clock, one tick (simulated hours) at a time; publish
         the named places' travel times (queues change them) and the injured every tick."""
-        rate = float(self.config.casualties_per_1000_veh_h) / 1000.0  # type: ignore[arg-type]
+        rate = float(self.config.casualties_per_1000_veh_h) / 1000.0
         rng = self.world.streams.get(self.name, "casualties") if rate > 0 and self.casualties else None
+        engine = self.engine
+        assert engine is not None  # start() built it
         while True:
-            self.engine.advance_to(self.world.now)
+            engine.advance_to(self.world.now)
             if self.snapped.places and self.world.now > 0:
                 self._publish_access()
             if rng is not None:
@@ -435,10 +445,12 @@ class RoadNetworkSystem(System):
 
     def _reroute(self, every_h: float):
         """Re-plan every vehicle's route on current travel times every ``every_h`` hours."""
+        engine = self.engine
+        assert engine is not None  # start() built it
         while True:
             yield self.world.env.timeout(every_h)
-            self.engine.advance_to(self.world.now)
-            self.engine.replan(congested=True, all_sets=False)
+            engine.advance_to(self.world.now)
+            engine.replan(congested=True, all_sets=False)
             self._publish_access()
 
     # --------------------------------------------------------------------------- results --
@@ -452,7 +464,7 @@ class RoadNetworkSystem(System):
         engine = self.finish()
         shadow = np.array([zone == SHADOW for zone in self.platoon_zone], bool)
         kpis = compute_kpis(engine, horizon_h=self.world.horizon_h,
-                            deadline_h=float(self.config.deadline),  # type: ignore[arg-type]
+                            deadline_h=float(self.config.deadline),
                             since_h=self.world.warmup_h, evacuees=~shadow if shadow.any() else None)
         kpis["casualties"] = float(sum(self.casualties.values()) + self.casualties_unreached)
         kpis.update(self.evacuees.kpis(self.world.horizon_h) if self.evacuees is not None else self._rule_kpis())
@@ -471,7 +483,7 @@ class RoadNetworkSystem(System):
         size, depart = np.asarray(engine.size), np.asarray(engine.depart_h)
         left_behind = 0.0
         for zone, nodes in zip(self.config.zones, self.zone_nodes):
-            households = (float(zone.households) if zone.households is not None  # type: ignore[arg-type]
+            households = (float(zone.households) if zone.households is not None
                           else float(zone.households_per_node) * nodes.size)  # type: ignore[arg-type]
             mine = zone_of == zone.name
             vehicles = float(size[mine].sum())
@@ -509,4 +521,4 @@ def _capacity(config: RoadNetworkConfig, name: str) -> float:
     shelter = next((s for s in config.shelters if s.name == name), None)
     if shelter is None or shelter.capacity_veh is None:
         return float("inf")
-    return float(shelter.capacity_veh)  # type: ignore[arg-type]
+    return float(shelter.capacity_veh)

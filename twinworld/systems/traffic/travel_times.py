@@ -12,7 +12,8 @@ its vehicles, see :mod:`.link_times`). Unreachable pairs are ``inf``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd

@@ -7,12 +7,12 @@ import math
 from twinworld.errors import Problem
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
-from twinworld.systems.warehouse.example import example
 from twinworld.systems.warehouse.disruptions import DISRUPTIONS
+from twinworld.systems.warehouse.example import example
 from twinworld.systems.warehouse.kpis import KPIS
 from twinworld.systems.warehouse.model import STREAMS, SupplyNetwork
-from twinworld.systems.warehouse.state import SupplyNetworkState
 from twinworld.systems.warehouse.network import build_graph, unreachable_customers
+from twinworld.systems.warehouse.state import SupplyNetworkState
 from twinworld.systems.warehouse.strategies import STRATEGIES
 from twinworld.systems.warehouse.workload import estimate_events
 

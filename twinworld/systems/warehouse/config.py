@@ -183,10 +183,10 @@ class Panic(Frozen):
     share: Annotated[float, param(ge=0, le=1)] = Field(0.3, description="share of shoppers prone to panic")
     multiplier: Annotated[float, param(ge=1, le=MAX_MULTIPLIER)] = Field(
         2.0, description="order size while panicking, x the usual")
-    tell_delay: _period(gt=0) = Field(12.0, description="mean time to tell a contact, e.g. 12h")  # type: ignore[valid-type]
+    tell_delay: Annotated[float, _period(gt=0)] = Field(12.0, description="mean time to tell a contact, e.g. 12h")
     shoppers: int = Field(100, ge=1, le=100_000, description="shoppers placing the customer's orders")
     contacts: int = Field(4, ge=0, le=50, description="contacts each shopper tells of a shortage")
-    duration: _period(gt=0) = Field(72.0, description="how long a panic lasts, e.g. 3d")  # type: ignore[valid-type]
+    duration: Annotated[float, _period(gt=0)] = Field(72.0, description="how long a panic lasts, e.g. 3d")
 
 
 class CustomerSpec(Frozen):

@@ -14,24 +14,22 @@ leg from per-lane streams.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
 import simpy
 
+from twinworld.core.world import Process, on_event
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
 from twinworld.systems.warehouse.agents import SupplyAgents, bullwhip_ratio
-from twinworld.systems.warehouse.config import SupplyNetworkConfig
-from twinworld.systems.warehouse.disruptions import (CapacityLoss, DemandSpike, LaneClosure,
-                                                     PortClosure, SupplierFailure)
+from twinworld.systems.warehouse.config import LeadTime, SupplyNetworkConfig
+from twinworld.systems.warehouse.disruptions import CapacityLoss, DemandSpike, LaneClosure, PortClosure, SupplierFailure
 from twinworld.systems.warehouse.network import Outages, build_graph, route, route_hours
 from twinworld.systems.warehouse.results import network_kpis
 from twinworld.systems.warehouse.state import InboundShipment, SupplyNetworkState, WarehouseState
 from twinworld.systems.warehouse.stock import Order, Shipment, Warehouse, draw_lead_time_h
-from twinworld.systems.warehouse.strategies import (DualSourcing, Expedite, PriorityAllocation,
-                                                    Reroute, SafetyStock)
+from twinworld.systems.warehouse.strategies import DualSourcing, Expedite, PriorityAllocation, Reroute, SafetyStock
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
@@ -73,7 +71,7 @@ class SupplyNetwork(System):
         self.free_at: dict[str, float] = {}
         self.planned: dict[tuple[str, str], list[str] | None] = {}
         self._direct: dict[tuple[str, str], bool] = {}
-        self._lead: dict[str, tuple[Any, np.random.Generator | None]] = {}
+        self._lead: dict[str, tuple[LeadTime, np.random.Generator | None]] = {}  # None: fixed
         self.reroute: Reroute | None = None
         self.expedite: Expedite | None = None
         self.dual: DualSourcing | None = None
@@ -276,7 +274,7 @@ class SupplyNetwork(System):
                 wh.on_order += inbound.units
                 self._dispatch(shipment)
                 shipment.eta_h = inbound.arrives_in_h
-                self.env.timeout(inbound.arrives_in_h).callbacks.append(lambda _e, s=shipment: self._arrive(s))
+                self.env.timeout(inbound.arrives_in_h).callbacks.append(on_event(self._arrive, shipment))
             if observed.backordered:
                 customer = next((c for c, w in self.serving.items() if w == name), None)
                 if customer is None:
@@ -316,7 +314,7 @@ class SupplyNetwork(System):
         self.env.process(self._snapshot(24.0))
         self.supply_agents.watch_panic()
 
-    def _snapshot(self, every_h: float) -> Iterator:
+    def _snapshot(self, every_h: float) -> Process:
         """Process: record each warehouse's stock, pipeline and backorders every ``every_h`` hours."""
         while True:
             for wh in self.warehouses.values():
@@ -357,7 +355,7 @@ class SupplyNetwork(System):
             factor[(times >= s) & (times < e)] *= m
         return times[rng.random(count) * peak < base_per_h * factor]
 
-    def _demand(self, customer: str, times: np.ndarray) -> Iterator:
+    def _demand(self, customer: str, times: np.ndarray) -> Process:
         """Process: the customer's orders at their pre-drawn times (simulated hours pass)."""
         env = self.env
         spec = self.customers[customer]
@@ -374,7 +372,7 @@ class SupplyNetwork(System):
             self.order(Order(customer, spec.units_per_order, t, critical=spec.critical,
                              counted=t >= self.count_from_h), self.serving[customer])
 
-    def _periodic_review(self, wh: Warehouse) -> Iterator:
+    def _periodic_review(self, wh: Warehouse) -> Process:
         """Process: every R hours, order up to S."""
         while True:
             self.replenish(wh, wh.periodic_quantity())
@@ -452,7 +450,7 @@ class SupplyNetwork(System):
         now = self.env.now
         shipment.eta_h = now + hours
         self.moves.append((shipment.id, label, now, now + hours))
-        self.env.timeout(hours).callbacks.append(lambda _e, s=shipment: self._arrive(s))
+        self.env.timeout(hours).callbacks.append(on_event(self._arrive, shipment))
 
     def _is_direct(self, seller: str, buyer: str) -> bool:
         path = self._path(seller, buyer)
@@ -597,7 +595,7 @@ class SupplyNetwork(System):
         return shipment
 
     # ---------------------------------------------------------------------------- moving --
-    def ship(self, shipment: Shipment, *, first_leg_h: float | None = None) -> Iterator:
+    def ship(self, shipment: Shipment, *, first_leg_h: float | None = None) -> Process:
         """Process: move a shipment node by node to its destination.
 
         Simulated time passes waiting for a failed supplier or a closed port to reopen, for lane,
@@ -628,7 +626,7 @@ class SupplyNetwork(System):
                 inside = yield from self._enter_port(shipment, i)
         self._arrive(shipment)
 
-    def _leave(self, node: str, element: str, units: int, capacity_per_day: object) -> Iterator:
+    def _leave(self, node: str, element: str, units: int, capacity_per_day: object) -> Process:
         """Wait until ``node`` is open and ``units`` have had their turn on ``element``'s capacity.
 
         Capacity is booked only while ``element`` is open, so a closure does not eat it.
@@ -655,7 +653,7 @@ class SupplyNetwork(System):
         self.free_at[element] = start + units / (capacity_per_day * factor / 24.0)
         return self.free_at[element]
 
-    def _traverse(self, shipment: Shipment, element: str, hours: float) -> Iterator:
+    def _traverse(self, shipment: Shipment, element: str, hours: float) -> Process:
         """Spend ``hours`` moving on (or being handled at) ``element``, stopping while it is closed."""
         env, outages = self.env, self.outages
         remaining = hours
@@ -669,7 +667,7 @@ class SupplyNetwork(System):
             yield env.timeout(step)
             remaining -= step
 
-    def _enter_port(self, shipment: Shipment, i: int) -> Iterator:
+    def _enter_port(self, shipment: Shipment, i: int) -> Process:
         """At a port's anchorage: divert (under reroute) or wait for it to open, then be handled.
 
         Returns whether the shipment went into the port (False: it sails on from the anchorage).
@@ -707,10 +705,9 @@ class SupplyNetwork(System):
         if lead is None:
             spec = self.lanes[label].lead_time
             fixed = spec.distribution == "fixed" or (float(spec.cv) == 0 and spec.distribution != "exponential")
-            lead = self._lead[label] = (float(spec.mean) if fixed else spec,
-                                        None if fixed else self._stream("lead_time", label))
-        value, rng = lead
-        hours = value if rng is None else draw_lead_time_h(value, rng)
+            lead = self._lead[label] = (spec, None if fixed else self._stream("lead_time", label))
+        spec, rng = lead
+        hours = float(spec.mean) if rng is None else draw_lead_time_h(spec, rng)
         road = self.road_h.get(label)
         if road is not None and math.isfinite(road):
             hours = road              # a truck on the road system's current travel time

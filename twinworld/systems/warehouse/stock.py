@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
-from twinworld.systems.warehouse.config import (BaseStockPolicy, ForecastPolicy, LeadTime, RSPolicy, SSPolicy,
-                                                WarehouseSpec)
+from twinworld.systems.warehouse.config import (
+    BaseStockPolicy,
+    ForecastPolicy,
+    LeadTime,
+    RSPolicy,
+    SSPolicy,
+    WarehouseSpec,
+)
 
 __all__ = ["Order", "Shipment", "Warehouse", "draw_lead_time_h"]
 

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from twinworld.params import duration, param
 from twinworld.errors import Problem
+from twinworld.params import duration, param
 from twinworld.systems.base import StrategyConfig, SystemConfig, element_field
 
 __all__ = ["Reroute", "Expedite", "SafetyStock", "DualSourcing", "PriorityAllocation", "STRATEGIES"]
