@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from twinworld.cli.app import console
@@ -131,7 +132,8 @@ def twin(
 def _replay(live: Any, path: Path, every_h: float, rounds: int) -> None:
     from twinworld.twin.replay import replay
 
-    console.print(f"replaying {path.name} into the twin of {live.scenario.name!r}, a round every {every_h:g} h")
+    console.print(f"replaying {path.name} into the twin of {live.scenario.name!r}, a round every {every_h:g} h",
+                  markup=False)
     results = replay(live, path, every_h=every_h, rounds=rounds, on_round=_show)
     counts = live.store.counts()
     console.print(f"{len(results)} round(s); messages: {counts['received']} received, {counts['stored']} stored, "
@@ -152,7 +154,7 @@ def _serve(live: Any, broker: str, ais: Optional[str], ais_system: Optional[str]
                              rounds=rounds, idle_exit_s=idle_exit)
     console.print(f"twin of {live.scenario.name!r}: topics {live.prefix}/<system>/state[/<element>] and "
                   f"{live.prefix}/<system>/event on {options.broker} (session {client_id}); store {live.store.path}",
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)
     try:
         serve(live, options, on_round=_show, on_status=_status_line if status else None)
     except KeyboardInterrupt:
@@ -165,7 +167,7 @@ def _serve(live: Any, broker: str, ais: Optional[str], ais_system: Optional[str]
 def _status_line(status: dict[str, Any]) -> None:
     m, q = status["messages"], status["mqtt"]
     console.print(f"status: stored {m['stored']} quarantined {m['quarantined']} duplicates {m['duplicates']} "
-                  f"connected {q['connected']} errors {q['errors']}", soft_wrap=True)
+                  f"connected {q['connected']} errors {q['errors']}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _show(payload: dict[str, Any]) -> None:
@@ -181,7 +183,7 @@ def _show(payload: dict[str, Any]) -> None:
     posterior = "; ".join(f"{name} {p['median']:.3g} [{p['low']:.3g}, {p['high']:.3g}]"
                           for name, p in payload["posterior"].items()) or "nothing observed bears on a parameter yet"
     m = payload["messages"]
-    console.print(f"recommended: [bold]{payload['recommended']}[/]; posterior (90%): {posterior}; "
+    console.print(f"recommended: [bold]{escape(str(payload['recommended']))}[/]; posterior (90%): {escape(posterior)}; "
                   f"ESS {payload['ess']:.0f} of {payload['particles']}; messages used {m['used']}, "
                   f"stored {m['stored']}, quarantined {m['quarantined']}", soft_wrap=True)
 
@@ -189,7 +191,8 @@ def _show(payload: dict[str, Any]) -> None:
 def _show_quarantine(live: Any) -> None:
     bad = live.store.quarantine()
     for row in bad.tail(5).itertuples():
-        console.print(f"  [dim]quarantined {row.topic}: {row.reason}: {row.detail}[/]", soft_wrap=True)
+        console.print(f"  quarantined {row.topic}: {row.reason}: {row.detail}", soft_wrap=True, markup=False,
+                      style="dim")
 
 
 def register(app: typer.Typer) -> None:

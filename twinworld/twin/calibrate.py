@@ -72,6 +72,7 @@ class RoundReport:
     ess: float
     resampled: bool
     posterior: dict[str, dict[str, float]] = field(default_factory=dict)
+    used: int = 0          # stored messages looked at this round
 
 
 class Calibrator:

@@ -201,25 +201,33 @@ class LiveTwin:
                 found[h] = Census(self.clock.hours(max(stamps)), part.ward_occupied, part.icu_occupied)
         return found
 
+    def calibrate(self, now: datetime) -> Any:
+        """Weight the particles by what was observed by ``now`` and not used yet (a round's first half)."""
+        with self._lock:
+            if self.clock is None:
+                raise TwinworldError("no telemetry yet and no --t0: the twin clock has no time 0")
+            obs, census, used = self.observations(now)
+            report = self.calibrator.assimilate(obs, self.clock.hours(now), census=census)
+            report.used = used
+            self._last_seq, self._last_round_time = self.store.max_seq(), now
+            return report
+
     def round(self, now: datetime) -> dict[str, Any]:
         """Calibrate on what was observed by ``now``, forecast every strategy from the state at
         ``now``, rank, and keep the recommendation (returned as a JSON-able dict)."""
         started = time.perf_counter()
+        report = self.calibrate(now)
         with self._lock:
-            if self.clock is None:
-                raise TwinworldError("no telemetry yet and no --t0: the twin clock has no time 0")
+            assert self.clock is not None
             now_h = self.clock.hours(now)
-            obs, census, used = self.observations(now)
-            report = self.calibrator.assimilate(obs, now_h, census=census)
             observed = self.state.observed(now)
             counts = self.store.counts()
-            self._last_seq, self._last_round_time = self.store.max_seq(), now
             number = self.rounds_done + 1
-            draws, states = self._draws(number, observed)
+            draws, states = self.draws(number, observed)
         runs = self.forecaster.run(draws, states, now_h, number, observed_systems=set(observed))
         table, primary, direction, failed = self.forecaster.rank(runs)
-        payload = _payload(self, number, now, now_h, report, table, primary, direction, failed, used, counts,
-                           observed, time.perf_counter() - started)
+        payload = _payload(self, number, now, now_h, report, table, primary, direction, failed, report.used,
+                           counts, observed, time.perf_counter() - started)
         with self._lock:
             arrays = self.calibrator.to_arrays()
             arrays["last_seq"] = np.asarray(self._last_seq)
@@ -227,9 +235,13 @@ class LiveTwin:
             self.rounds_done = number
         return payload
 
-    def _draws(self, number: int, observed: dict[str, ObservedState]
-               ) -> tuple[list[dict[str, float]], list[dict[str, ObservedState]]]:
+    def draws(self, number: int, observed: dict[str, ObservedState], *, prior: bool = False
+              ) -> tuple[list[dict[str, float]], list[dict[str, ObservedState]]]:
+        """Round ``number``'s posterior draws (``prior``: ignore what was learnt) and the state each
+        starts from: what is observed, and its own estimate of what is not."""
         rng = np.random.default_rng([self.options.forecast.seed, number, 0xD4A])
+        if prior:
+            return self._prior_draws(rng, observed)
         draws, index = self.calibrator.draw(self.options.forecast.particles, rng)
         states = []
         for i in index:
@@ -239,6 +251,16 @@ class LiveTwin:
                     state[system] = self.calibrator.hospital_state(system, int(i), observed.get(system))  # type: ignore[arg-type]
             states.append(state)
         return draws, states
+
+    def _prior_draws(self, rng: np.random.Generator, observed: dict[str, ObservedState]
+                     ) -> tuple[list[dict[str, float]], list[dict[str, ObservedState]]]:
+        """Draws of an uncalibrated twin: the prior, from the same observed state (hospitals not
+        reported keep the scenario's census)."""
+        from twinworld.twin.particles import ParticleSet
+
+        prior = ParticleSet.from_prior(self.calibrator.uncertain, self.options.forecast.particles, rng)
+        draws = [dict(zip(prior.names, map(float, row))) for row in prior.values()]
+        return draws, [dict(observed) for _ in draws]
 
     def close(self) -> None:
         self.forecaster.close()
