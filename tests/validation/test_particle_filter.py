@@ -126,3 +126,18 @@ _DISTS = st.one_of(
 def test_the_vectorised_ppf_is_the_scalar_ppf(dist, quantiles) -> None:
     u = np.clip(np.asarray(quantiles), 1e-12, 1 - 1e-12)
     assert np.allclose(vector_ppf(dist, u), [dist.ppf(float(x)) for x in u], rtol=1e-9, atol=1e-9)
+
+
+def test_metropolis_moves_keep_a_posterior_pressed_against_a_prior_bound() -> None:
+    """Arrivals near the prior's upper bound: the exact posterior is cut off at 120 and skewed. The
+    resample-move filter must keep that shape (a mean-and-covariance kernel move would not)."""
+    counts = np.random.default_rng(15).poisson(118.0 / 24, 48)
+    cal = Calibrator(scenario(), FilterOptions(particles=4000, resample_below=0.9, seed=4))
+    for hour in range(48):
+        report = cal.assimilate({"h": hourly(counts[hour:hour + 1], hour)}, hour + 1.0)
+    got = report.posterior["h.hospitals.H.arrivals_per_day"]
+    want = exact_quantiles(int(counts.sum()), 48.0, Q)
+    width = want[2] - want[0]
+    assert want[2] > 118.0                                  # pressed against the bound
+    assert abs(got["high"] - want[2]) < 0.05 * width and abs(got["low"] - want[0]) < 0.08 * width
+    assert report.accepted is None or 0.05 < report.accepted < 0.9

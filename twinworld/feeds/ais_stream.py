@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -22,6 +23,7 @@ from twinworld.feeds.ais import _LineGate, _take_message
 __all__ = ["AISItem", "AISStreamReader"]
 
 MAX_LINE_BYTES = 1024   # an NMEA sentence is at most 82 characters; tag blocks add a little
+FRAGMENT_TIMEOUT_S = 5.0  # the parts of a multi-part message come together; later is never
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,20 @@ class AISStreamReader:
     host, port
         The TCP server serving NMEA lines.
     on_items
-        Called (from the reader's thread) with the items of each decoded message.
+        Called (from the reader's thread) with batches of items: at most ``batch`` of them, at most
+        ``flush_s`` after the first was read.
     reconnect_s
         Smallest and largest pause between connection attempts.
     """
 
     def __init__(self, host: str, port: int, on_items: Callable[[list[AISItem]], None], *,
-                 reconnect_s: tuple[float, float] = (0.2, 30.0)) -> None:
+                 reconnect_s: tuple[float, float] = (0.2, 30.0), batch: int = 500, flush_s: float = 0.2) -> None:
         self.host, self.port, self.on_items, self.reconnect_s = host, port, on_items, reconnect_s
+        self.batch, self.flush_s = batch, flush_s
+        self._buffer: list[AISItem] = []
+        self._first = 0.0
+        self._gate: _LineGate | None = None
+        self._fragment_seen: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._names: dict[int, str] = {}
@@ -97,6 +105,10 @@ class AISStreamReader:
             except Exception as err:  # noqa: BLE001 - a bug must not end the feed silently
                 self._failed(f"AIS reader: {type(err).__name__}: {err}")
             self.connected = False
+            try:
+                self._flush()
+            except Exception as err:  # noqa: BLE001
+                self._failed(f"AIS reader: {type(err).__name__}: {err}")
             if self._stop.wait(pause):
                 return
             pause = min(pause * 2, self.reconnect_s[1])
@@ -107,6 +119,7 @@ class AISStreamReader:
             try:
                 chunk = sock.recv(4096)
             except socket.timeout:
+                self._flush()
                 continue
             if not chunk:
                 return
@@ -121,12 +134,16 @@ class AISStreamReader:
                     if line.strip():
                         short.append((line.decode("ascii", "replace").strip(), datetime.now(timezone.utc)))
                     continue
-                yield gate.process(line + b"\n")
+                processed = gate.process(line + b"\n")
+                if gate.current in gate.fragments:
+                    self._fragment_seen[gate.current] = time.monotonic()
+                yield processed
 
     def _read(self, sock: socket.socket) -> None:
         from pyais.stream import IterMessages
 
-        gate = _LineGate(itertools.count(1))   # type: ignore[arg-type]
+        gate = self._gate = _LineGate(itertools.count(1))   # type: ignore[arg-type]
+        self._fragment_seen.clear()
         short: list[tuple[str, datetime]] = []
         for message in IterMessages(self._lines(sock, gate, short)):
             now = datetime.now(timezone.utc)
@@ -134,10 +151,35 @@ class AISStreamReader:
             if message.frag_cnt > 1:
                 gate.used(message.frag_cnt, message.seq_id)
             items.append(self._decode(message, gate.current_raw, now))
+            self._hand_on(items)
+        self._hand_on(self._bad_items(gate, short, datetime.now(timezone.utc)) + self._orphans(0.0))
+        self._flush()
+
+    def _orphans(self, older_than_s: float) -> list[AISItem]:
+        """Fragments whose other parts have not come for ``older_than_s`` seconds: quarantined."""
+        gate, now = self._gate, time.monotonic()
+        if gate is None:
+            return []
+        stale = [n for n in gate.fragments if now - self._fragment_seen.get(n, now) >= older_than_s]
+        stamp = datetime.now(timezone.utc)
+        items = [AISItem(gate.fragments.pop(n)[1], stamp, reason="incomplete multi-part message: the other "
+                                                                  "fragment(s) never arrived") for n in stale]
+        self._fragment_seen = {n: t for n, t in self._fragment_seen.items() if n in gate.fragments}
+        self.bad += len(items)
+        return items
+
+    def _hand_on(self, items: list[AISItem]) -> None:
+        if items and not self._buffer:
+            self._first = time.monotonic()
+        self._buffer += items
+        if len(self._buffer) >= self.batch or (self._buffer and time.monotonic() - self._first >= self.flush_s):
+            self._flush()
+
+    def _flush(self) -> None:
+        self._buffer += self._orphans(FRAGMENT_TIMEOUT_S)
+        if self._buffer:
+            items, self._buffer = self._buffer, []
             self.on_items(items)
-        leftover = self._bad_items(gate, short, datetime.now(timezone.utc))
-        if leftover:
-            self.on_items(leftover)
 
     def _bad_items(self, gate: _LineGate, short: list[tuple[str, datetime]], now: datetime) -> list[AISItem]:
         items = [AISItem(raw, now, reason=reason) for _, reason, raw in gate.bad]

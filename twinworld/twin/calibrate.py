@@ -19,7 +19,7 @@ import numpy as np
 
 from twinworld.scenario.uncertain import uncertainties
 from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
-from twinworld.twin.likelihood import HospitalAdmissions, Obs, ParamView, observation_models
+from twinworld.twin.likelihood import HospitalAdmissions, Obs, ParamView, concat, observation_models
 from twinworld.twin.particles import ParticleSet
 
 __all__ = ["FilterOptions", "Calibrator", "RoundReport", "Census"]
@@ -35,6 +35,12 @@ class FilterOptions:
         How many particles (the likelihood is cheap: thousands are fine).
     resample_below
         Resample when the effective sample size falls below this share of the particles.
+    move
+        How resampled duplicates spread out: ``mh`` (Metropolis-Hastings moves on the likelihood of
+        everything observed so far: the posterior is kept exactly) or ``liu-west`` (a kernel move
+        that needs no likelihood but keeps only the posterior's mean and covariance).
+    mh_steps
+        Metropolis-Hastings moves per particle after each resampling.
     bandwidth
         Liu-West kernel bandwidth in standard-normal units (default: Silverman's rule, at most 0.5).
     level
@@ -45,6 +51,8 @@ class FilterOptions:
 
     particles: int = 1000
     resample_below: float = 0.5
+    move: str = "mh"
+    mh_steps: int = 5
     bandwidth: float | None = None
     level: float = 0.9
     seed: int = 0
@@ -52,6 +60,8 @@ class FilterOptions:
     def __post_init__(self) -> None:
         if self.particles < 2 or not 0 < self.resample_below <= 1 or not 0 < self.level < 1:
             raise ValueError("particles >= 2, 0 < resample_below <= 1 and 0 < level < 1")
+        if self.move not in ("mh", "liu-west"):
+            raise ValueError(f"move must be mh or liu-west; got {self.move!r}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class RoundReport:
     ess: float
     resampled: bool
     posterior: dict[str, dict[str, float]] = field(default_factory=dict)
+    accepted: float | None = None   # share of Metropolis-Hastings moves accepted, if any ran
     used: int = 0          # stored messages looked at this round
 
 
@@ -95,6 +106,7 @@ class Calibrator:
         self.particles = ParticleSet.from_prior(self.uncertain, options.particles, self.rng)
         self.until_h = 0.0
         self.informed: set[str] = set()
+        self.seen: dict[str, list[Obs]] = {}
         for model in self.models.values():
             if isinstance(model, HospitalAdmissions):
                 self.particles.states.update(model.initial_state(options.particles))
@@ -115,15 +127,36 @@ class Calibrator:
                 continue
             log_lik += model.log_likelihood(view, obs)
             count += int(obs.value.size)
+            self.seen.setdefault(system, []).append(obs)
         self.informed |= view.used
         self.particles.reweight(log_lik)
         self._move_beds(view, now_h, census or {})
         ess = self.particles.ess()
         resampled = ess < self.options.resample_below * self.particles.size
+        accepted = None
         if resampled:
-            self.particles.resample(self.rng, bandwidth=self.options.bandwidth)
+            mh = self.options.move == "mh"
+            self.particles.resample(self.rng, bandwidth=self.options.bandwidth, liu_west=not mh)
+            if mh:
+                accepted = self.particles.move(self.log_target, self.rng, steps=self.options.mh_steps)
         self.until_h = max(self.until_h, now_h)
-        return RoundReport(now_h, count, ess, resampled, self.summary())
+        return RoundReport(now_h, count, ess, resampled, self.summary(), accepted)
+
+    def log_target(self, z: np.ndarray) -> np.ndarray:
+        """Log posterior (up to a constant) at standard-normal points ``z``: the likelihood of
+        everything observed so far plus the N(0, 1) prior of each coordinate."""
+        from scipy.special import ndtr
+
+        from twinworld.twin.likelihood import concat
+        from twinworld.twin.particles import vector_ppf
+
+        u = ndtr(z)
+        values = np.column_stack([vector_ppf(d, u[:, j]) for j, d in enumerate(self.particles.dists)])
+        view = ParamView(self.particles.names, values)
+        total = -0.5 * np.sum(z * z, axis=1)
+        for system, parts in self.seen.items():
+            total += self.models[system].log_likelihood(view, concat(parts))
+        return total
 
     def _move_beds(self, view: ParamView, now_h: float, census: Mapping[str, Mapping[int, Census]]) -> None:
         states = self.particles.states
@@ -167,6 +200,10 @@ class Calibrator:
         arrays = self.particles.to_arrays()
         arrays["until_h"] = np.asarray(self.until_h)
         arrays["informed"] = np.asarray(sorted(self.informed), dtype=str)
+        for system, parts in self.seen.items():
+            joined = concat(parts)
+            for name in ("start_h", "end_h", "element", "value"):
+                arrays[f"seen:{system}:{name}"] = getattr(joined, name)
         arrays["rng"] = np.asarray(json.dumps(self.rng.bit_generator.state))
         return arrays
 
@@ -175,6 +212,9 @@ class Calibrator:
         self.particles = ParticleSet.from_arrays(arrays, self.uncertain)
         self.until_h = float(arrays["until_h"])
         self.informed = {str(n) for n in arrays["informed"]}
+        systems = {k.split(":")[1] for k in arrays if k.startswith("seen:")}
+        self.seen = {s: [Obs(*(arrays[f"seen:{s}:{n}"] for n in ("start_h", "end_h", "element", "value")))]
+                     for s in systems}
         self.rng.bit_generator.state = json.loads(str(arrays["rng"]))
 
 

@@ -83,12 +83,13 @@ def _shape(annotation: Any) -> tuple[str, Any] | None:
     return None
 
 
-def _limits() -> dict[str, float]:
-    """Physical upper limits of the built-in dict-of-number fields that their models leave open."""
+def _limits() -> dict[str, tuple[float, float]]:
+    """Physical ranges of the built-in dict-of-number fields that their models leave open. A bus's
+    net load may be negative (generation behind it, as in case300)."""
     from twinworld.systems.grid.state import MAX_BUS_LOAD_MW
     from twinworld.systems.traffic.state import MAX_VEHICLES_PER_LINK
 
-    return {"bus_load_mw": MAX_BUS_LOAD_MW, "vehicles_on_links": MAX_VEHICLES_PER_LINK}
+    return {"bus_load_mw": (-MAX_BUS_LOAD_MW, MAX_BUS_LOAD_MW), "vehicles_on_links": (0.0, MAX_VEHICLES_PER_LINK)}
 
 
 def element_fields(observable: type[BaseModel], types: set[str]) -> tuple[ElementField, ...]:
@@ -104,8 +105,7 @@ def element_fields(observable: type[BaseModel], types: set[str]) -> tuple[Elemen
         if kind == "model":
             found.append(ElementField(name, element_type, "model", model=detail))
         elif kind == "number":
-            low, high = _number_bounds(detail)
-            high = min(high, limits.get(name, high))
+            low, high = limits.get(name) or _number_bounds(detail)
             found.append(ElementField(name, element_type, "number", low=low, high=high))
         else:
             found.append(ElementField(name, element_type, "list"))

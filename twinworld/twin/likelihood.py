@@ -28,7 +28,7 @@ from scipy.special import gammaln
 from twinworld.params import Dist
 from twinworld.systems.base import target_element, target_system
 
-__all__ = ["ParamView", "Obs", "ObservationModel", "HospitalAdmissions", "PortCalls", "BusLoads",
+__all__ = ["ParamView", "Obs", "concat", "ObservationModel", "HospitalAdmissions", "PortCalls", "BusLoads",
            "observation_models", "poisson_loglik"]
 
 _STEP_H = 0.25   # integration step of rates over a counting period (surges start at any time)
@@ -60,6 +60,14 @@ class Obs:
     end_h: np.ndarray            # period end (a reading: start == end)
     element: np.ndarray          # element index (hospital, bus); -1 for the whole system
     value: np.ndarray            # count or reading
+
+
+def concat(parts: list[Obs]) -> Obs:
+    """Observations of several rounds as one."""
+    parts = [p for p in parts if p.value.size]
+    if not parts:
+        return _empty()
+    return Obs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("start_h", "end_h", "element", "value")))
 
 
 def poisson_loglik(counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -142,12 +150,16 @@ class HospitalAdmissions:
         return emergency, electives[:, None] * in_day[None, :]
 
     def expected(self, view: ParamView, obs: Obs) -> np.ndarray:
-        """Expected admissions ``(particles, observations)``."""
+        """Expected admissions ``(particles, observations)``: each period's rate integrated on a
+        quarter-hour grid, every period of a hospital in one vectorised pass."""
         out = np.empty((view.size, obs.value.size))
-        for k in range(obs.value.size):
-            times = _grid(float(obs.start_h[k]), float(obs.end_h[k]))
-            emergency, electives = self._rates(view, int(obs.element[k]), times)
-            out[:, k] = (emergency + electives).mean(axis=1) * (obs.end_h[k] - obs.start_h[k])
+        for hospital in np.unique(obs.element):
+            picked = np.flatnonzero(obs.element == hospital)
+            grids = [_grid(float(obs.start_h[k]), float(obs.end_h[k])) for k in picked]
+            lengths = np.array([g.size for g in grids])
+            emergency, electives = self._rates(view, int(hospital), np.concatenate(grids))
+            sums = np.add.reduceat(emergency + electives, np.r_[0, np.cumsum(lengths)[:-1]], axis=1)
+            out[:, picked] = sums / lengths * (obs.end_h[picked] - obs.start_h[picked])
         return out
 
     def log_likelihood(self, view: ParamView, obs: Obs) -> np.ndarray:

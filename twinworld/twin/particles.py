@@ -6,16 +6,18 @@ value is ``dist.ppf(Phi(z))``. Under the prior every ``z`` is N(0, 1) whatever t
 
 A round multiplies the weights by the likelihood of what was observed since the last round; when
 the effective sample size falls below a share of the particles, they are resampled (systematic)
-and regularised with the Liu-West kernel (shrink towards the mean, add Gaussian noise: the
-particles' mean and covariance are kept while duplicates spread out). Particles may also carry
-state arrays (``states``) for what is only partly observed; resampling copies them along.
+and the duplicates spread out again: by Metropolis-Hastings moves that leave the posterior
+unchanged (resample-move, :meth:`ParticleSet.move`; the default) or by the Liu-West kernel (shrink
+towards the mean, add Gaussian noise; keeps the mean and covariance but not the shape, so the tail
+of a posterior pressed against a prior bound comes out too short). Particles may also carry state
+arrays (``states``) for what is only partly observed; resampling copies them along.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -132,15 +134,43 @@ class ParticleSet:
         log_w = log_w - (top + math.log(np.sum(np.exp(log_w - top))))
         self.log_w = log_w
 
-    def resample(self, rng: np.random.Generator, *, bandwidth: float | None = None) -> None:
-        """Systematic resampling, then the Liu-West move (mean and covariance kept)."""
+    def resample(self, rng: np.random.Generator, *, bandwidth: float | None = None, liu_west: bool = True) -> None:
+        """Systematic resampling, then (``liu_west``) the Liu-West move (mean and covariance kept)."""
         index = systematic(self.weights(), self.size, rng)
         self.z = self.z[index]
         self.states = {name: array[index] for name, array in self.states.items()}
         self.log_w = np.full(self.size, -math.log(self.size))
         self.resamplings += 1
-        if self.z.shape[1]:
+        if self.z.shape[1] and liu_west:
             self._liu_west(rng, bandwidth)
+
+    def move(self, log_target: Callable[[np.ndarray], np.ndarray], rng: np.random.Generator, *,
+             steps: int = 5) -> float:
+        """Metropolis-Hastings rejuvenation: ``steps`` random-walk moves of every particle that
+        leave ``log_target`` (log likelihood of everything observed + log prior, in ``z``)
+        invariant. Returns the share of moves accepted.
+
+        The proposal is Gaussian with the particles' covariance scaled by 2.38^2 / d (Roberts,
+        Gelman and Gilks 1997). Unlike a kernel move, this keeps the posterior's shape exactly
+        (skewness near a prior bound included), at the cost of evaluating the full likelihood.
+        """
+        n, d = self.z.shape
+        if d == 0 or steps <= 0:
+            return 0.0
+        cov = np.atleast_2d(np.cov(self.z, rowvar=False)) + 1e-9 * np.eye(d)
+        try:
+            root = np.linalg.cholesky(cov) * (2.38 / math.sqrt(d))
+        except np.linalg.LinAlgError:
+            root = np.diag(np.sqrt(np.clip(np.diag(cov), 1e-9, None))) * (2.38 / math.sqrt(d))
+        current = log_target(self.z)
+        accepted = 0
+        for _ in range(steps):
+            proposal = self.z + rng.standard_normal((n, d)) @ root.T
+            target = log_target(proposal)
+            take = np.log(rng.random(n)) < target - current
+            self.z[take], current[take] = proposal[take], target[take]
+            accepted += int(take.sum())
+        return accepted / (n * steps)
 
     def _liu_west(self, rng: np.random.Generator, bandwidth: float | None) -> None:
         n, d = self.z.shape
