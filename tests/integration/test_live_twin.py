@@ -243,3 +243,53 @@ def test_the_twin_command_publishes_a_ranked_recommendation_with_provenance(brok
     assert message["messages"]["stored"] == 5 and message["messages"]["by_reason"] == {"malformed": 1}
     assert message["t0"] == T0.isoformat() and message["draws"] == 4 and message["horizon_h"] == 24
     assert message["ess"] == pytest.approx(200.0) and message["posterior"] == {}   # no admissions seen yet
+
+
+def test_a_broker_that_is_not_there_yet_is_waited_for(tmp_path, scenario) -> None:
+    server = Mosquitto(tmp_path / "late")                  # a port, but no broker yet
+    twin = LiveTwin(scenario, TwinStore(":memory:"), TwinOptions(t0=T0))
+    subscriber = Subscriber(Broker.parse(server.address), subscriptions(twin.prefix),
+                            lambda batch: twin.ingest(mqtt_pending(batch)), client_id="late",
+                            reconnect_s=(0.2, 1.0)).start()
+    try:
+        time.sleep(1.5)
+        assert not subscriber.health()["connected"]
+        server.start()
+        assert subscriber.wait_subscribed(30)
+        hospital, payload = census(1)
+        publish_json(Broker.parse(server.address), f"{twin.prefix}/hospitals/state/{hospital}", payload)
+        assert wait_for(lambda: twin.store.counts()["stored"] == 1, 30)
+    finally:
+        subscriber.stop()
+        server.stop()
+
+
+def test_a_failing_consumer_is_retried_and_a_dead_worker_restarted(broker, scenario) -> None:
+    twin = LiveTwin(scenario, TwinStore(":memory:"), TwinOptions(t0=T0))
+    failures = [RuntimeError("disk full"), RuntimeError("disk full")]
+
+    def handle(batch):
+        if failures:
+            raise failures.pop()
+        twin.ingest(mqtt_pending(batch))
+
+    subscriber = Subscriber(Broker.parse(broker.address), subscriptions(twin.prefix), handle,
+                            client_id="flaky").start()
+    assert subscriber.wait_subscribed(10)
+    try:
+        hospital, payload = census(2)
+        publish_json(Broker.parse(broker.address), f"{twin.prefix}/hospitals/state/{hospital}", payload)
+        assert wait_for(lambda: twin.store.counts()["stored"] == 1, 30)
+        health = subscriber.health()
+        assert health["errors"] == 2 and "disk full" in health["last_error"]
+        subscriber._stop.set()                              # make the worker leave its loop: it "dies"
+        subscriber._worker.join(5)
+        subscriber._stop.clear()
+        assert not subscriber.health()["worker_alive"]
+        subscriber.supervise()
+        assert subscriber.health()["worker_alive"] and subscriber.health()["restarts"] == 1
+        hospital, payload = census(3)
+        publish_json(Broker.parse(broker.address), f"{twin.prefix}/hospitals/state/{hospital}", payload)
+        assert wait_for(lambda: twin.store.counts()["stored"] == 2, 30)
+    finally:
+        subscriber.stop()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.helpers import ROOT
 from twinworld.scenario import load_scenario
 from twinworld.twin.channels import telemetry_for
-from twinworld.twin.guard import Limits, Message, Reason, Rejection, check_message, json_depth
+from twinworld.twin.guard import Limits, Message, Reason, Rejection, check_message, deeper_than, json_depth
 from twinworld.twin.store import Outcome, Received, TwinStore
 
 CORPUS = ROOT / "tests" / "data" / "bad_telemetry"
@@ -97,6 +97,8 @@ def test_depth_is_counted_on_the_raw_bytes_outside_strings() -> None:
     assert json_depth(b'{"a": [1, {"b": "[[[[{{{{"}]}', 16) == 3
     assert json_depth(b'"\\"[[[["', 16) == 0
     assert json_depth(b"[" * 1_000_000, 16) == 17       # stops counting past the limit
+    assert not deeper_than(b'{"a": [1, {"b": "[[[[{{{{[[[[{{{{[[[[{{{{"}]}', 16)
+    assert deeper_than(b'{"a":' * 17 + b"1" + b"}" * 17, 16) and not deeper_than(b'{"a":' * 16 + b"1", 16)
 
 
 @settings(max_examples=300, deadline=None)

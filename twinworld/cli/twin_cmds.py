@@ -156,7 +156,7 @@ def _serve(live: Any, broker: str, ais: Optional[str], ais_system: Optional[str]
                   f"{live.prefix}/<system>/event on {options.broker} (session {client_id}); store {live.store.path}",
                   soft_wrap=True, markup=False)
     try:
-        serve(live, options, on_round=_show, on_status=_status_line if status else None)
+        serve(live, options, on_round=_show, on_status=_StatusLine(verbose=status))
     except KeyboardInterrupt:
         console.print("stopped")
     counts = live.store.counts()
@@ -164,10 +164,27 @@ def _serve(live: Any, broker: str, ais: Optional[str], ais_system: Optional[str]
                   f"{counts['quarantined']} quarantined, {counts['duplicates']} duplicates")
 
 
-def _status_line(status: dict[str, Any]) -> None:
-    m, q = status["messages"], status["mqtt"]
-    console.print(f"status: stored {m['stored']} quarantined {m['quarantined']} duplicates {m['duplicates']} "
-                  f"connected {q['connected']} errors {q['errors']}", soft_wrap=True, markup=False, highlight=False)
+class _StatusLine:
+    """Prints the twin's status every time (``--status``), or, when quiet, only that the broker is
+    unreachable (at most every 30 s): a twin waiting for its broker says so."""
+
+    def __init__(self, *, verbose: bool) -> None:
+        self.verbose = verbose
+        self.last_warning = 0.0
+
+    def __call__(self, status: dict[str, Any]) -> None:
+        import time
+
+        m, q = status["messages"], status["mqtt"]
+        if self.verbose:
+            console.print(f"status: stored {m['stored']} quarantined {m['quarantined']} duplicates "
+                          f"{m['duplicates']} connected {q['connected']} errors {q['errors']}",
+                          soft_wrap=True, markup=False, highlight=False)
+        elif not q["connected"] and q["connects"] == 0 and time.monotonic() - self.last_warning > 30:
+            self.last_warning = time.monotonic()
+            why = f": {q['last_error']}" if q["last_error"] else ""
+            console.print(f"waiting for the MQTT broker {q['broker']} (retrying){why}", soft_wrap=True,
+                          markup=False, style="yellow")
 
 
 def _show(payload: dict[str, Any]) -> None:

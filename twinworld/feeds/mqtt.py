@@ -38,6 +38,16 @@ __all__ = ["Broker", "Delivery", "Subscriber", "publish_json", "connect_publishe
 log = logging.getLogger(__name__)
 
 
+def _not_the_last_turn(record: logging.LogRecord) -> bool:
+    """paho logs an error for its network loop's last turn after a disconnect: not an error."""
+    return not str(record.msg).startswith("Client is not connected")
+
+
+# paho's messages go to a child of this module's logger, without that one false alarm
+_paho_log = logging.getLogger(f"{__name__}.paho")
+_paho_log.addFilter(_not_the_last_turn)
+
+
 @dataclass(frozen=True)
 class Broker:
     """An MQTT broker address."""
@@ -122,7 +132,7 @@ class Subscriber:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv5, manual_ack=True)
         self.client.suppress_exceptions = True   # a callback's error is logged and counted, never fatal
-        self.client.enable_logger(log)
+        self.client.enable_logger(_paho_log)
         self.client.reconnect_delay_set(max(1, int(reconnect_s[0])), int(reconnect_s[1]))
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from twinworld.twin.channels import SystemTelemetry, Telemetry
 from twinworld.twin.topics import EVENT, Topic, parse_topic
 
-__all__ = ["Reason", "Limits", "Message", "Rejection", "check_message", "check_body", "json_depth",
+__all__ = ["Reason", "Limits", "Message", "Rejection", "check_message", "check_body", "json_depth", "deeper_than",
            "parse_json"]
 
 
@@ -92,6 +92,13 @@ _EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
+def deeper_than(data: bytes, limit: int) -> bool:
+    """Whether JSON text nests deeper than ``limit``, without parsing it (fast when it cannot)."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    return json_depth(data, limit) > limit
+
+
 def json_depth(data: bytes, limit: int) -> int:
     """Nesting depth of JSON text without parsing it, counting only up to ``limit + 1``."""
     depth = deepest = 0
@@ -136,8 +143,7 @@ def parse_json(payload: bytes, limits: Limits) -> Any:
     """Parse a payload within the limits, raising :class:`_Refused` (a ValueError) with the reason."""
     if len(payload) > limits.max_bytes:
         raise _Refused(Reason.TOO_LARGE, f"{len(payload):,} bytes; at most {limits.max_bytes:,}")
-    depth = json_depth(payload, limits.max_depth)
-    if depth > limits.max_depth:
+    if deeper_than(payload, limits.max_depth):
         raise _Refused(Reason.TOO_DEEP, f"nested more than {limits.max_depth} deep")
     try:
         text = payload.decode("utf-8")

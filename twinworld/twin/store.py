@@ -30,6 +30,7 @@ from typing import Any, Iterable
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from twinworld.errors import TwinworldError
 from twinworld.twin.guard import Message, Rejection
@@ -52,6 +53,12 @@ CREATE TABLE IF NOT EXISTS rounds (
     filter BLOB);
 """
 _EXCERPT_CHARS = 200
+_COLUMNS = ("seq", "key", "received_at", "observed_at", "source", "topic", "system", "channel", "kind",
+            "element", "status", "reason", "detail", "body", "excerpt", "size_bytes")
+_TYPES = {"seq": pa.int64(), "received_at": pa.timestamp("us"), "observed_at": pa.timestamp("us"),
+          "size_bytes": pa.int64(), **{name: pa.string() for name in ("key", "source", "topic", "system",
+                                       "channel", "kind", "element", "status", "reason", "detail", "body",
+                                       "excerpt")}}
 
 
 class StoreError(TwinworldError, RuntimeError):
@@ -183,8 +190,7 @@ class TwinStore:
         return result
 
     def _known(self, keys: list[str]) -> set[str]:
-        frame = pd.DataFrame({"key": keys})
-        self._con.register("batch_keys", frame)
+        self._con.register("batch_keys", pa.table({"key": pa.array(keys, pa.string())}))
         try:
             return {r[0] for r in self._con.execute(
                 "SELECT m.key FROM messages m JOIN batch_keys b ON m.key = b.key").fetchall()}
@@ -192,34 +198,35 @@ class TwinStore:
             self._con.unregister("batch_keys")
 
     def _insert(self, fresh: list[tuple[str, Outcome]]) -> None:
+        """Append the rows (an Arrow table: no pandas on the hot path) and upsert the latest state."""
         if not fresh:
             return
-        rows = []
+        columns: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+        latest: dict[tuple[str, str, str], int] = {}
         for offset, (key, outcome) in enumerate(fresh):
             got, result = outcome.received, outcome.result
             ok = isinstance(result, Message)
-            rows.append({
-                "seq": self._next_seq + offset, "key": key, "received_at": _naive(got.received_at),
-                "observed_at": _naive(result.observed_at) if ok else None, "source": got.source,
-                "topic": got.topic, "system": result.system, "channel": result.channel if ok else None,
-                "kind": result.kind if ok else None, "element": result.element,
-                "status": "stored" if ok else "quarantined", "reason": None if ok else str(result.reason),
-                "detail": None if ok else result.detail, "body": json.dumps(result.body) if ok else None,
-                "excerpt": None if ok else _excerpt(got.payload), "size_bytes": len(got.payload),
-                "slot": result.slot if ok else None})
-        frame = pd.DataFrame(rows)
-        frame["received_at"] = pd.to_datetime(frame["received_at"])
-        frame["observed_at"] = pd.to_datetime(frame["observed_at"])
-        self._con.register("batch_rows", frame)
+            values = (self._next_seq + offset, key, _naive(got.received_at),
+                      _naive(result.observed_at) if ok else None, got.source, got.topic, result.system,
+                      result.channel if ok else None, result.kind if ok else None, result.element,
+                      "stored" if ok else "quarantined", None if ok else str(result.reason),
+                      None if ok else result.detail, json.dumps(result.body) if ok else None,
+                      None if ok else _excerpt(got.payload), len(got.payload))
+            for name, value in zip(_COLUMNS, values):
+                columns[name].append(value)
+            if ok and result.slot != "event":
+                slot = (result.system, result.slot, result.element)
+                old = latest.get(slot)
+                if old is None or (columns["observed_at"][old], columns["seq"][old]) <= (values[3], values[0]):
+                    latest[slot] = offset
+        table = pa.table({name: pa.array(columns[name], type=_TYPES[name]) for name in _COLUMNS})
+        self._con.register("batch_rows", table)
         try:
-            self._con.execute("INSERT INTO messages SELECT seq, key, received_at, observed_at, source, topic, "
-                              "system, channel, kind, element, status, reason, detail, body, excerpt, size_bytes "
-                              "FROM batch_rows")
-            state = frame[frame["slot"].notna() & (frame["slot"] != "event")]
-            if not state.empty:
-                newest = (state.sort_values(["observed_at", "seq"])
-                          .drop_duplicates(["system", "slot", "element"], keep="last"))
-                self._con.register("batch_latest", newest)
+            self._con.execute(f"INSERT INTO messages SELECT {', '.join(_COLUMNS)} FROM batch_rows")
+            if latest:
+                index = pa.array(sorted(latest.values()), pa.int64())
+                self._con.register("batch_latest", table.take(index).append_column(
+                    "slot", pa.array([fresh[i][1].result.slot for i in index.to_pylist()], pa.string())))
                 self._con.execute(
                     "INSERT INTO latest SELECT system, slot, element, seq, observed_at, received_at, kind, body "
                     "FROM batch_latest ON CONFLICT (system, slot, element) DO UPDATE SET seq = excluded.seq, "
