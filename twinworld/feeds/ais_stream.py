@@ -50,7 +50,7 @@ class AISStreamReader:
         Smallest and largest pause between connection attempts.
     """
 
-    def __init__(self, host: str, port: int, on_items: Callable[[list[AISItem]], None], *,
+    def __init__(self, host: str, port: int, on_items: Callable[[list[AISItem]], object], *,
                  reconnect_s: tuple[float, float] = (0.2, 30.0), batch: int = 500, flush_s: float = 0.2) -> None:
         self.host, self.port, self.on_items, self.reconnect_s = host, port, on_items, reconnect_s
         self.batch, self.flush_s = batch, flush_s

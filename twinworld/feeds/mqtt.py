@@ -17,6 +17,7 @@ may belong to other messages now): the broker redelivers those.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import queue
@@ -115,7 +116,7 @@ class Subscriber:
         Smallest and largest pause between reconnection attempts (doubling in between).
     """
 
-    def __init__(self, broker: Broker, topics: list[str], handle: Callable[[list[Delivery]], None], *,
+    def __init__(self, broker: Broker, topics: list[str], handle: Callable[[list[Delivery]], object], *,
                  client_id: str, session_expiry_s: int = 7 * 24 * 3600, batch: int = 500,
                  flush_s: float = 0.05, reconnect_s: tuple[float, float] = (0.5, 30.0),
                  keepalive_s: int = 30) -> None:
@@ -231,7 +232,7 @@ class Subscriber:
                 items = items or self._take()
                 if not items:
                     continue
-                deliveries = [Delivery(m.topic, bytes(m.payload), at, (lambda m=m, g=g: self._ack(m, g)),
+                deliveries = [Delivery(m.topic, bytes(m.payload), at, functools.partial(self._ack, m, g),
                                        bool(m.retain), bool(m.dup)) for m, g, at in items]
                 self.handle(deliveries)
                 self.health_.handled += len(items)

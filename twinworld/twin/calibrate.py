@@ -192,7 +192,8 @@ class Calibrator:
         icu = self.particles.states[f"{system}:icu"][index]
         for h, name in enumerate(model.hospitals):
             if name not in known:
-                known[name] = HospitalState(ward_occupied=int(round(ward[h])), icu_occupied=int(round(icu[h])))
+                known[name] = HospitalState(ward_occupied=int(round(ward[h])), icu_occupied=int(round(icu[h])),
+                                            boarding_ward=0, boarding_icu=0)
         return HospitalRegionState(hospitals=known)
 
     # -------------------------------------------------------------------- persistence --

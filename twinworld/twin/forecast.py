@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -181,7 +181,7 @@ class Forecaster:
                 values[f"{label}.duration"] = new_duration
         return values
 
-    def run(self, draws: list[Mapping[str, float]], states: list[Mapping[str, ObservedState]], now_h: float,
+    def run(self, draws: Sequence[Mapping[str, float]], states: Sequence[Mapping[str, ObservedState]], now_h: float,
             round_number: int, *, observed_systems: set[str]) -> pd.DataFrame:
         """Every strategy on every draw from its state: one row per run (``draw``, ``strategy``,
         ``status``, ``kpi.*``)."""

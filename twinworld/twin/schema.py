@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from twinworld.scenario.registry import Registry, default_registry
+from twinworld.systems.base import ObservedState
 from twinworld.twin.channels import SystemTelemetry, element_fields
 from twinworld.twin.events import event_models
 
@@ -36,10 +37,10 @@ def _schema(model: type[BaseModel], title: str) -> dict[str, Any]:
     return schema
 
 
-def _kind_schemas(kind: str, observable: type[BaseModel], types: dict[str, str]) -> dict[str, Any]:
+def _kind_schemas(kind: str, observable: type[ObservedState], types: dict[str, str]) -> dict[str, Any]:
     fields = element_fields(observable, set(types))
     spec = SystemTelemetry(system=kind, kind=kind, observable=observable, fields=fields, names={},
-                           events=event_models(kind))  # type: ignore[arg-type]
+                           events=event_models(kind))
     return {
         "state": _schema(observable, f"{kind}: <prefix>/<system>/state"),
         "elements": {t: {"description": types.get(t, ""),

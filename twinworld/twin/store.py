@@ -107,6 +107,17 @@ def _naive(stamp: datetime | None) -> datetime | None:
     return None if stamp is None else stamp.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def _row(seq: int, key: str, outcome: Outcome) -> tuple[Any, ...]:
+    """The ``messages`` row of one new message, in :data:`_COLUMNS` order."""
+    got, result = outcome.received, outcome.result
+    size = len(got.payload)
+    if isinstance(result, Message):
+        return (seq, key, _naive(got.received_at), _naive(result.observed_at), got.source, got.topic, result.system,
+                result.channel, result.kind, result.element, "stored", None, None, json.dumps(result.body), None, size)
+    return (seq, key, _naive(got.received_at), None, got.source, got.topic, result.system, None, None,
+            result.element, "quarantined", str(result.reason), result.detail, None, _excerpt(got.payload), size)
+
+
 def _excerpt(payload: bytes) -> str:
     return payload[:_EXCERPT_CHARS].decode("utf-8", "replace")
 
@@ -204,17 +215,11 @@ class TwinStore:
         columns: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
         latest: dict[tuple[str, str, str], int] = {}
         for offset, (key, outcome) in enumerate(fresh):
-            got, result = outcome.received, outcome.result
-            ok = isinstance(result, Message)
-            values = (self._next_seq + offset, key, _naive(got.received_at),
-                      _naive(result.observed_at) if ok else None, got.source, got.topic, result.system,
-                      result.channel if ok else None, result.kind if ok else None, result.element,
-                      "stored" if ok else "quarantined", None if ok else str(result.reason),
-                      None if ok else result.detail, json.dumps(result.body) if ok else None,
-                      None if ok else _excerpt(got.payload), len(got.payload))
+            values = _row(self._next_seq + offset, key, outcome)
             for name, value in zip(_COLUMNS, values):
                 columns[name].append(value)
-            if ok and result.slot != "event":
+            result = outcome.result
+            if isinstance(result, Message) and result.slot != "event":
                 slot = (result.system, result.slot, result.element)
                 old = latest.get(slot)
                 if old is None or (columns["observed_at"][old], columns["seq"][old]) <= (values[3], values[0]):
@@ -225,8 +230,9 @@ class TwinStore:
             self._con.execute(f"INSERT INTO messages SELECT {', '.join(_COLUMNS)} FROM batch_rows")
             if latest:
                 index = pa.array(sorted(latest.values()), pa.int64())
-                self._con.register("batch_latest", table.take(index).append_column(
-                    "slot", pa.array([fresh[i][1].result.slot for i in index.to_pylist()], pa.string())))
+                slots = [getattr(fresh[i][1].result, "slot", None) for i in index.to_pylist()]
+                newest = table.take(index).append_column("slot", pa.array(slots, pa.string()))
+                self._con.register("batch_latest", newest)
                 self._con.execute(
                     "INSERT INTO latest SELECT system, slot, element, seq, observed_at, received_at, kind, body "
                     "FROM batch_latest ON CONFLICT (system, slot, element) DO UPDATE SET seq = excluded.seq, "
@@ -313,7 +319,7 @@ class TwinStore:
                    arrays: dict[str, np.ndarray]) -> None:
         """Keep a round's recommendation and the filter's arrays (loaded back without pickle)."""
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first keyword
         with self._lock:
             self._con.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?) ON CONFLICT (round) DO UPDATE SET "
                               "state_time = excluded.state_time, created_at = excluded.created_at, "

@@ -109,10 +109,10 @@ def simulate_truth(scenario: Any, values: Mapping[str, float], *, seed: int, t0:
             if observe_hours is not None and hour > observe_hours:
                 continue
             truth.records += _hour_records(prefix, name, stamp, state, before[name], per_element)
-            counts = _admissions(system)
-            if counts is not None and arrived[name] is not None:
+            counts, before_counts = _admissions(system), arrived[name]
+            if counts is not None and before_counts is not None:
                 truth.records += [{"time": stamp, "topic": f"{prefix}/{name}/event",
-                                   "payload": {"kind": "admissions", "hospital": h, "count": int(c - arrived[name][h]),
+                                   "payload": {"kind": "admissions", "hospital": h, "count": int(c - before_counts[h]),
                                                "hours": 1.0, "time": stamp}} for h, c in counts.items()]
                 arrived[name] = counts
             before[name] = state
