@@ -2,15 +2,20 @@
 
 An N x N grid of two-way 1 km links (20 m/s, jam density 0.2 veh/m: UXsim's defaults, capacity
 2880 veh/h), trips from every boundary node to every node on the opposite side for the first
-3000 s at ``--flow`` veh/s per OD pair (the default gives ~60,500 vehicles on 11 x 11), run for 2 h.
+3000 s at ``--flow`` veh/s per OD pair (the default gives 60,500 vehicles on 11 x 11), run for 2 h.
 Both move platoons of 5 vehicles (UXsim's ``deltan``) and re-plan routes every 10 minutes
-(UXsim's DUO update, twinworld's dynamic rerouting).
+(UXsim's DUO update, twinworld's dynamic rerouting); everything else is each tool's default.
 
-    python benchmarks/traffic_vs_uxsim.py                 # 11 x 11, UXsim Python + C++ + twinworld
-    python benchmarks/traffic_vs_uxsim.py --size 5 --no-python
+Both tools are stochastic (route-choice draws, merges, tie-breaking noise), and on this congested
+grid one seed's total travel time varies by several percent from the next, so agreement is judged
+on the mean over ``--seeds`` seeds of each (the same seed numbers, not the same random draws).
 
-Prints each tool's wall time, completed trips and total travel time (completed trips), and ratios,
-and first the time of a 100,000-household evacuation of the Helsinki extract.
+    python benchmarks/traffic_vs_uxsim.py                 # 11 x 11, 15 seeds, UXsim C++ + twinworld
+    python benchmarks/traffic_vs_uxsim.py --python        # also UXsim's (slow) Python mode, 1 seed
+    python benchmarks/traffic_vs_uxsim.py --size 5 --seeds 5
+
+Prints each tool's wall time per run, completed trips and total travel time (completed trips),
+means and ratios, and first the time of a 100,000-household evacuation of the Helsinki extract.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ def grid_scenario(n: int, flow: float, *, t_end: float = 3000, tmax: float = 720
 
 
 def run_twinworld(n: int, flow: float, *, t_end: float = 3000, tmax: float = 7200,
-                  platoon: int = 5, **options: object) -> dict[str, float]:
+                  platoon: int = 5, seed: int = 0, **options: object) -> dict[str, float]:
     """Load and run the grid scenario in twinworld (network build included in the wall time)."""
     from twinworld import load_scenario
     from twinworld.core.cache import _PROCESS_CACHE
@@ -87,7 +92,7 @@ def run_twinworld(n: int, flow: float, *, t_end: float = 3000, tmax: float = 720
     _PROCESS_CACHE.clear()
     started = time.perf_counter()
     scenario = load_scenario(grid_scenario(n, flow, t_end=t_end, tmax=tmax, platoon=platoon, **options))
-    result = run(scenario, "baseline", 0)
+    result = run(scenario, "baseline", seed)
     wall = time.perf_counter() - started
     k = result.kpis
     trips = sum(round(flow * t_end) for _ in boundary_pairs(n))
@@ -116,29 +121,48 @@ def run_helsinki(households: int = 100_000) -> dict[str, float]:
             "completed": result.kpis["trips_completed"]}
 
 
+def mean_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Column means of a list of result rows."""
+    return {key: sum(r[key] for r in runs) / len(runs) for key in runs[0]}
+
+
+def compare(n: int, flow: float, seeds: int, *, python: bool = False) -> dict[str, dict[str, float]]:
+    """Mean results of ``seeds`` runs of each tool (UXsim's Python mode: one run, if asked).
+
+    The tools take turns seed by seed, so both see the same load on a shared machine.
+    """
+    runs: dict[str, list[dict[str, float]]] = {"twinworld": [], "uxsim C++": []}
+    for seed in range(seeds):
+        runs["twinworld"].append(run_twinworld(n, flow, seed=seed))
+        try:
+            runs["uxsim C++"].append(run_uxsim(n, flow, cpp=True, seed=seed))
+        except Exception as err:  # the C++ engine is optional in UXsim builds
+            print(f"UXsim C++ mode unavailable: {err}")
+    rows = {name: mean_of(r) for name, r in runs.items() if r}
+    if python:
+        rows["uxsim Python"] = run_uxsim(n, flow, cpp=False)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=11)
     parser.add_argument("--flow", type=float, default=1 / 24, help="veh/s per OD pair")
-    parser.add_argument("--no-python", action="store_true", help="skip UXsim's (slow) Python mode")
-    parser.add_argument("--repeat", type=int, default=3, help="twinworld repetitions (best of)")
+    parser.add_argument("--seeds", type=int, default=15, help="runs of each tool, averaged")
+    parser.add_argument("--python", action="store_true", help="add one run of UXsim's Python mode")
+    parser.add_argument("--no-helsinki", action="store_true", help="skip the Helsinki evacuation")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    helsinki = run_helsinki()
-    print(f"Helsinki, 100,000 households (one car each), 10 h, rerouting: {helsinki['wall_s']:.2f} s "
-          f"(run {helsinki['run_s']:.2f} s), {helsinki['completed']:.0f} vehicles arrived")
-    rows = {}
-    rows["twinworld"] = min((run_twinworld(args.size, args.flow) for _ in range(args.repeat)),
-                            key=lambda r: r["wall_s"])
-    try:
-        rows["uxsim C++"] = run_uxsim(args.size, args.flow, cpp=True)
-    except Exception as err:  # the C++ engine is optional in UXsim builds
-        print(f"UXsim C++ mode unavailable: {err}")
-    if not args.no_python:
-        rows["uxsim Python"] = run_uxsim(args.size, args.flow, cpp=False)
+    if not args.no_helsinki:
+        helsinki = run_helsinki()
+        print(f"Helsinki, 100,000 households (one car each), 10 h, rerouting: {helsinki['wall_s']:.2f} s "
+              f"(run {helsinki['run_s']:.2f} s), {helsinki['completed']:.0f} vehicles arrived")
+    rows = compare(args.size, args.flow, args.seeds, python=args.python)
     tw = rows["twinworld"]
-    print(f"{args.size}x{args.size} grid, {tw['trips']:.0f} vehicles, 2 h")
-    print(f"twinworld: {tw['wall_s']:.2f} s with loading the scenario, {tw['run_s']:.2f} s the run alone")
+    print(f"{args.size}x{args.size} grid, {tw['trips']:.0f} vehicles, 2 h, mean of {args.seeds} seeds "
+          f"(UXsim Python: 1 run)")
+    print(f"twinworld: {tw['wall_s']:.2f} s per run with loading the scenario, "
+          f"{tw['run_s']:.2f} s the run alone")
     print("TTT: vehicle-hours of completed trips (UXsim's total_travel_time); TTT all: of every "
           "departed vehicle, to the end of the run for those still driving")
     print(f"{'tool':14s} {'wall s':>8s} {'completed':>10s} {'TTT veh-h':>10s} {'TTT all':>10s} "

@@ -26,7 +26,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ from twinworld.twin.live import Pending  # noqa: E402
 from twinworld.twin.store import Received  # noqa: E402
 from twinworld.twin.synthetic import simulate_truth  # noqa: E402
 
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
 HIDDEN = {"flu_wave.start": 6.0, "flu_wave.duration": 160.0, "flu_wave.multiplier": 1.45,
           "harbour_flood.start": 100.0, "harbour_flood.duration": 30.0, "harbour_flood.share": 0.2,
           "staff_sickness.start": 110.0, "staff_sickness.share": 0.05}

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ from twinworld.twin.service import mqtt_pending  # noqa: E402
 from twinworld.twin.store import Received  # noqa: E402
 from twinworld.twin.topics import subscriptions  # noqa: E402
 
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
 HOSPITALS = ["Central", "Harbour", "Northside", "Eastgate", "Lakeside"]
 
 

@@ -11,7 +11,9 @@ True
 
 from __future__ import annotations
 
-from twinworld.analysis.ranking import RankOptions, Ranking, rank
+from typing import Any
+
+from twinworld.analysis.ranking import Ranking, RankOptions, rank
 from twinworld.errors import ScenarioError, TwinworldError
 from twinworld.experiments.executors import ExecutorOptions, SlurmOptions
 from twinworld.experiments.run import RunResult, run
@@ -21,5 +23,11 @@ from twinworld.scenario import Scenario, load_scenario
 __version__ = "0.1.0"
 
 __all__ = ["load_scenario", "run", "sweep", "rank", "Scenario", "RunResult", "SweepOptions", "SweepRun",
-           "ExecutorOptions", "SlurmOptions", "RankOptions", "Ranking", "TwinworldError", "ScenarioError",
-           "__version__"]
+           "ExecutorOptions", "SlurmOptions", "RankOptions", "Ranking", "optimize", "TwinworldError",
+           "ScenarioError", "__version__"]
+
+
+def optimize(*args: Any, **kwargs: Any) -> Any:
+    """Search a scenario's levers (see :func:`twinworld.optimize.optimize`)."""
+    from twinworld.optimize import optimize as _optimize
+    return _optimize(*args, **kwargs)

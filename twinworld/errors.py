@@ -9,9 +9,12 @@ message without a traceback.
 from __future__ import annotations
 
 import difflib
+import errno
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from twinworld.limits import MAX_PROBLEMS_SHOWN
 
 __all__ = [
     "TwinworldError",
@@ -20,12 +23,20 @@ __all__ = [
     "FeedError",
     "UnknownKindError",
     "SweepError",
+    "OutputError",
+    "output_error",
     "name_list",
 ]
 
 
 class TwinworldError(Exception):
-    """Base class of every error twinworld raises on purpose."""
+    """Base class of every error twinworld raises on purpose.
+
+    ``exit_code`` is what the command line exits with: 2 for what the user gave (a scenario, an
+    option, a folder another sweep holds), 1 for an output that could not be written.
+    """
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -39,18 +50,26 @@ class Problem:
     valid: str = ""
 
     def render(self, file: str | Path | None) -> str:
-        where = str(file) if file is not None else "<scenario>"
+        where = _printable(str(file)) if file is not None else "<scenario>"
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
         text = f"{where}: "
         if self.path:
-            text += f"{self.path}: "
-        text += self.message
+            text += f"{_printable(self.path)}: "
+        text += _printable(self.message, keep="\n")
         if self.valid:
-            text += f" (valid: {self.valid})"
+            text += f" (valid: {_printable(self.valid)})"
         return text
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """``text`` with control and other non-printable characters escaped (``\\x1e``), so that a
+    name written with one cannot break an error's line or forge another."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in keep else ascii(ch)[1:-1] for ch in text)
 
 
 @dataclass
@@ -72,7 +91,11 @@ class ScenarioError(TwinworldError, ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return "\n".join(p.render(self.file) for p in self.problems) or "invalid scenario"
+        shown = [p.render(self.file) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        hidden = len(self.problems) - len(shown)
+        if hidden > 0:
+            shown.append(f"... and {hidden:,} more problem(s)")
+        return "\n".join(shown) or "invalid scenario"
 
     @property
     def first(self) -> Problem:
@@ -103,6 +126,27 @@ class SweepError(TwinworldError, RuntimeError):
     """A sweep could not be set up or its result folder is inconsistent."""
 
 
+class OutputError(TwinworldError, OSError):
+    """An output file or folder could not be written: read-only, full disk, a file in the way.
+
+    Finished work already saved stays saved; the message names the path. Exit code 1.
+    """
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "cannot write output"
+
+
+def output_error(path: str | Path, err: OSError, *, doing: str = "write") -> OutputError:
+    """An :class:`OutputError` for ``err`` raised while writing ``path`` (chain it ``from err``)."""
+    reason = err.strerror or type(err).__name__
+    where = err.filename if isinstance(err.filename, str) and err.filename else str(path)
+    if err.errno == errno.ENOENT and not Path(where).parent.exists():
+        reason = f"its folder {Path(where).parent} does not exist"
+    error = OutputError(f"cannot {doing} {where}: {reason}")
+    error.errno, error.filename = err.errno, where
+    return error
 def name_list(names: list[str], *, wrong: str | None = None, limit: int = 12) -> str:
     """Names for a ``valid:`` hint: runs of numbered ids compacted (``L0..L8``), at most ``limit``
     items, the closest matches to ``wrong`` first when not all fit.

@@ -14,26 +14,30 @@ of Parquet parts (the newest copy of a run id wins).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twinworld.errors import SweepError
+from twinworld.feeds.safe_files import describe_error
 from twinworld.systems.base import Direction
 
 if TYPE_CHECKING:
     from twinworld.scenario.model import Scenario
 
-__all__ = ["KPI_PREFIX", "PARAM_PREFIX", "BASE_COLUMNS", "KpiDefinition", "RunResult", "kpi_definitions",
+__all__ = ["KPI_PREFIX", "PARAM_PREFIX", "CASCADE_PREFIX", "BASE_COLUMNS", "KpiDefinition", "RunResult", "kpi_definitions",
            "kpi_column", "param_column", "kpi_name", "param_name", "merge_kpis", "run_row",
            "failed_row", "read_runs", "order_columns", "definitions_to_manifest",
            "definitions_from_manifest"]
 
 KPI_PREFIX = "kpi."
 PARAM_PREFIX = "param."
+CASCADE_PREFIX = "cascade."   # cascade.<root system>.<outcome system>.<outcome>: amounts
 BASE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("run_id", pa.string()), ("scenario_index", pa.int64()), ("replication", pa.int64()),
     ("strategy", pa.string()), ("seed", pa.int64()), ("status", pa.string()), ("error", pa.string()),
@@ -134,21 +138,32 @@ class RunResult:
     counters: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cascades: dict[str, float] = field(default_factory=dict)
+    cascade_events: list[Any] = field(default_factory=list)
+
+    @property
+    def cascade(self) -> pd.DataFrame:
+        """Every cascade event of the run (id, time_h, system, element, what, detail, cause);
+        made on demand, so sweeps do not pay for a table per run."""
+        return pd.DataFrame([vars(e) for e in self.cascade_events],
+                            columns=["id", "time_h", "system", "element", "what", "detail", "cause"])
 
     def row(self, **base: Any) -> dict[str, Any]:
-        """The stored row: ``base`` columns (run id, sample index ...), ``param.*``, ``kpi.*``."""
+        """The stored row: ``base`` columns (run id, sample index ...), ``param.*``, ``kpi.*``,
+        ``cascade.*``."""
         return run_row(strategy=self.strategy, seed=self.seed, values=self.values, kpis=self.kpis,
-                       wall_s=self.wall_s, **base)
+                       wall_s=self.wall_s, cascades=self.cascades, **base)
 
 
 def run_row(*, strategy: str, seed: int, values: Mapping[str, float], kpis: Mapping[str, float],
             wall_s: float, status: str = "ok", error: str = "", attempts: int = 1,
-            **base: Any) -> dict[str, Any]:
-    """A run's row: base columns, then ``param.<path>``, then ``kpi.<name>``."""
+            cascades: Mapping[str, float] | None = None, **base: Any) -> dict[str, Any]:
+    """A run's row: base columns, then ``param.<path>``, ``kpi.<name>`` and ``cascade.<chain>``."""
     row: dict[str, Any] = {**base, "strategy": strategy, "seed": int(seed), "status": status,
                            "error": error, "attempts": int(attempts), "wall_s": float(wall_s)}
     row.update((param_column(k), float(v)) for k, v in values.items())
     row.update((kpi_column(k), float(v)) for k, v in kpis.items())
+    row.update((k, float(v)) for k, v in (cascades or {}).items())
     return row
 
 
@@ -165,8 +180,20 @@ def order_columns(names: Iterable[str]) -> list[str]:
     base = [n for n, _ in BASE_COLUMNS if n in names]
     params = [n for n in names if n.startswith(PARAM_PREFIX)]
     kpis = [n for n in names if n.startswith(KPI_PREFIX)]
-    known = set(base) | set(params) | set(kpis)
-    return base + params + kpis + [n for n in names if n not in known]
+    cascades = sorted(n for n in names if n.startswith(CASCADE_PREFIX))
+    known = set(base) | set(params) | set(kpis) | set(cascades)
+    return base + params + kpis + cascades + [n for n in names if n not in known]
+
+
+def _read_part(part: Path) -> pa.Table | None:
+    """One part file; a damaged one is a SweepError naming it (never a raw pyarrow traceback)."""
+    try:
+        return pq.read_table(part)
+    except FileNotFoundError:  # compacted away by a sweep running now: its rows are in a newer part
+        return None
+    except Exception as err:
+        raise SweepError(f"{part}: damaged results file ({describe_error(err)}); run the sweep again "
+                         f"into {part.parent.parent} to set it aside and compute its runs again") from err
 
 
 def read_runs(parts: Iterable[str | Path]) -> pd.DataFrame:
@@ -175,7 +202,7 @@ def read_runs(parts: Iterable[str | Path]) -> pd.DataFrame:
     Parts are read oldest first (the order given); columns missing from older parts are filled
     with nulls. With no parts, an empty frame with the base columns.
     """
-    tables = [pq.read_table(p) for p in parts]
+    tables = [table for table in (_read_part(Path(p)) for p in parts) if table is not None]
     if not tables:
         return pd.DataFrame({name: pd.Series(dtype=t.to_pandas_dtype()) for name, t in BASE_COLUMNS})
     frame = pa.concat_tables(tables, promote_options="default").to_pandas()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["HOURS_PER", "parse_duration", "format_hours"]
@@ -13,7 +14,7 @@ HOURS_PER = {
     "d": 24.0, "day": 24.0, "days": 24.0,
     "w": 168.0, "wk": 168.0, "week": 168.0, "weeks": 168.0,
 }
-_DURATION = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*([a-zA-Z]+)\s*$")
+_DURATION = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]+)\s*$")
 
 
 def parse_duration(text: str | float | int) -> float:
@@ -32,18 +33,30 @@ def parse_duration(text: str | float | int) -> float:
     """
     if isinstance(text, bool):
         raise ValueError(f"{text!r} is not a duration")
+    shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
     if isinstance(text, (int, float)):
-        return float(text)
+        return _finite(text, shown)
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(
-            f"{text!r} is not a duration; write a number and a unit, e.g. 30min, 72h, 3d, 2w")
+            f"{shown} is not a duration; write a number and a unit, e.g. 30min, 72h, 3d, 2w")
     number, unit = match.groups()
     factor = HOURS_PER.get(unit.lower())
     if factor is None:
         raise ValueError(
-            f"unknown time unit {unit!r} in {text!r}; use one of s, min, h, d, w")
-    return float(number) * factor
+            f"unknown time unit {unit!r} in {shown}; use one of s, min, h, d, w")
+    return _finite(float(number) * factor, shown)
+
+
+def _finite(value: float, shown: object) -> float:
+    """``value`` as a float; infinite, NaN or too large for a float is a ValueError."""
+    try:
+        hours = float(value)
+    except OverflowError:
+        hours = math.inf
+    if not math.isfinite(hours):
+        raise ValueError(f"{shown} is not a finite duration")
+    return hours
 
 
 def format_hours(hours: float) -> str:

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE.parent.parent / "scenarios" / "storm_cascade.yaml"
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
 SEED = 20260302
 HIDDEN = {"storm.start": 7.0, "storm.count": 6.0, "substation.start": 10.0, "substation.duration": 14.0,
           "storm_injuries.start": 6.5, "storm_injuries.multiplier": 1.28, "coupling0.backup_h": 3.5}

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -27,7 +27,7 @@ from twinworld.twin.topics import default_prefix, subscriptions
 pytestmark = pytest.mark.mqtt
 SCENARIO = ROOT / "scenarios" / "hospital_surge.yaml"
 HOSPITALS = ["Central", "Harbour", "Northside", "Eastgate", "Lakeside"]
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 @pytest.fixture()
@@ -122,8 +122,8 @@ def test_garbage_and_deep_json_never_stop_the_subscriber(broker, scenario) -> No
     subscriber = subscribe_twin(twin, broker, "garbage")
     topic = f"{twin.prefix}/hospitals/state/Central"
     for payload in [b"[" * 200_000, b"[" * 60_000, b'{"a":' * 10_000, b"\xff" * 10, b"x" * 2_000_000]:
-        publish_json(Broker.parse(broker.address), topic, payload)
-    publish_json(Broker.parse(broker.address), topic, {"ward_occupied": 399})
+        publish_json("127.0.0.1", broker.port, topic, payload)
+    publish_json("127.0.0.1", broker.port, topic, {"ward_occupied": 399})
     try:
         assert wait_for(lambda: twin.store.counts()["received"] >= 6, 30)
         health = subscriber.health()
@@ -212,11 +212,10 @@ def _lines(process: subprocess.Popen) -> list[str]:
 
 def test_the_twin_command_publishes_a_ranked_recommendation_with_provenance(broker) -> None:
     prefix = default_prefix(load_scenario(SCENARIO).name)
-    address = Broker.parse(broker.address)
     for k, hospital in enumerate(HOSPITALS):
-        publish_json(address, f"{prefix}/hospitals/state/{hospital}",
+        publish_json("127.0.0.1", broker.port, f"{prefix}/hospitals/state/{hospital}",
                      {"ward_occupied": 300 - 40 * k, "icu_occupied": 20, "time": T0.isoformat()}, retain=True)
-    publish_json(address, f"{prefix}/hospitals/event", b"garbage", retain=True)   # kept for the twin
+    publish_json("127.0.0.1", broker.port, f"{prefix}/hospitals/event", b"garbage", retain=True)  # kept for the twin
     got: list[dict] = []
     listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     listener.on_connect = lambda c, *_: c.subscribe(f"{prefix}/twin/recommendation", qos=1)
@@ -257,7 +256,7 @@ def test_a_broker_that_is_not_there_yet_is_waited_for(tmp_path, scenario) -> Non
         server.start()
         assert subscriber.wait_subscribed(30)
         hospital, payload = census(1)
-        publish_json(Broker.parse(server.address), f"{twin.prefix}/hospitals/state/{hospital}", payload)
+        publish_json("127.0.0.1", server.port, f"{twin.prefix}/hospitals/state/{hospital}", payload)
         assert wait_for(lambda: twin.store.counts()["stored"] == 1, 30)
     finally:
         subscriber.stop()
@@ -278,7 +277,7 @@ def test_a_failing_consumer_is_retried_and_a_dead_worker_restarted(broker, scena
     assert subscriber.wait_subscribed(10)
     try:
         hospital, payload = census(2)
-        publish_json(Broker.parse(broker.address), f"{twin.prefix}/hospitals/state/{hospital}", payload)
+        publish_json("127.0.0.1", broker.port, f"{twin.prefix}/hospitals/state/{hospital}", payload)
         assert wait_for(lambda: twin.store.counts()["stored"] == 1, 30)
         health = subscriber.health()
         assert health["errors"] == 2 and "disk full" in health["last_error"]
@@ -289,7 +288,7 @@ def test_a_failing_consumer_is_retried_and_a_dead_worker_restarted(broker, scena
         subscriber.supervise()
         assert subscriber.health()["worker_alive"] and subscriber.health()["restarts"] == 1
         hospital, payload = census(3)
-        publish_json(Broker.parse(broker.address), f"{twin.prefix}/hospitals/state/{hospital}", payload)
+        publish_json("127.0.0.1", broker.port, f"{twin.prefix}/hospitals/state/{hospital}", payload)
         assert wait_for(lambda: twin.store.counts()["stored"] == 2, 30)
     finally:
         subscriber.stop()

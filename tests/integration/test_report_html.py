@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import run_cli
 from tests.ranking_synthetic import synthetic_runs, write_sweep
 from twinworld.analysis import rank
+from twinworld.analysis.sensitivity import sensitivity
 from twinworld.viz import report_html, write_report
 from twinworld.viz.report import report_figures
 
@@ -25,11 +26,13 @@ def sweep_dir(tmp_path_factory):
 
 def test_report_holds_the_ranking_table_and_every_figure(sweep_dir, tmp_path):
     ranking = rank(sweep_dir)
-    figures = report_figures(ranking)
-    # ranking, distribution, regret, plus a discovery scatter for each strategy that fails somewhere
+    figures = report_figures(ranking, sensitivity=sensitivity(ranking.results, kpi=ranking.primary))
+    # ranking, distribution, regret, a discovery scatter for each strategy that fails somewhere,
+    # and the recommended strategy's sensitivity
     with_box = [f.strategy for f in ranking.discovery if f.box is not None]
     assert {"transfer", "combined"} <= set(with_box)
-    assert set(figures) == {"ranking", "distribution", "regret", *(f"discovery-{s}" for s in with_box)}
+    assert set(figures) == {"ranking", "distribution", "regret", "sensitivity",
+                            *(f"discovery-{s}" for s in with_box)}
     path = write_report(ranking, tmp_path / "report.html")
     text = path.read_text()
     table = re.search(r'<table id="ranking-table">(.*?)</table>', text, re.S).group(1)
@@ -45,12 +48,16 @@ def test_report_holds_the_ranking_table_and_every_figure(sweep_dir, tmp_path):
     # Self-contained: nothing to fetch.
     assert not re.search(r'(src|href)="(https?:|//)', text)
     assert "surge exceeds" in text and "coverage" in text
+    # Sensitivity: extra-trees scores of both sampled parameters for every strategy.
+    sens = re.search(r'<table id="sensitivity-table">(.*?)</table>', text, re.S).group(1)
+    assert "<td>surge</td>" in sens and "<td>loss</td>" in sens and sens.count("<tr") == 3
 
 
 def test_report_html_from_a_dataframe_without_parameters():
     runs = synthetic_runs(MEANS, scenarios=20, seed=1).drop(columns=["param.surge", "param.loss"])
     text = report_html(rank(runs, directions={"cost": "minimize"}))
     assert "nothing to discover" in text and text.count("<img ") == 3
+    assert "No sampled parameters in the results: nothing to attribute." in text
 
 
 def test_cli_rank_prints_tables_and_recommendation(sweep_dir):

@@ -82,6 +82,7 @@ def test_an_interrupted_compaction_is_finished_when_the_folder_is_opened(tmp_pat
         store.compact()
     monkeypatch.undo()
     assert (tmp_path / "out" / ".compact" / "plan.json").exists()
+    store.close()  # what the operating system does when the crashed driver's process ends
     reopened = ResultStore(tmp_path / "out")
     assert len(reopened.parts()) == 1 and not (tmp_path / "out" / ".compact").exists()
     frame = pd.read_parquet(tmp_path / "out" / "results")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socketserver
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -110,4 +110,4 @@ def test_the_ais_reader_reconnects_after_the_feed_drops(dropping_feed) -> None:
         reader.stop()
     assert reader.connects >= 2
     reports = [i for i in got if i.report is not None]
-    assert len(reports) >= 1740 and all(i.received_at <= datetime.now(timezone.utc) for i in reports)
+    assert len(reports) >= 1740 and all(i.received_at <= datetime.now(UTC) for i in reports)

@@ -4,7 +4,7 @@ its store doing exactly what an uninterrupted one does, the telemetry schemas, b
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -17,7 +17,7 @@ from twinworld.twin.synthetic import simulate_truth
 
 STORM = ROOT / "scenarios" / "storm_cascade.yaml"
 SYNTHETIC = ROOT / "tests" / "data" / "twin" / "synthetic_surge.yaml"
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
 FAST = ["--particles", "3", "--filter-particles", "300", "--horizon", "6h", "--executor", "inprocess"]
 
 

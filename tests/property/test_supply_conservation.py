@@ -96,11 +96,11 @@ def test_stock_is_conserved_and_closed_elements_are_never_crossed(net: dict, cls
     system = world.systems["supply"]
     # stock at each warehouse: what came in is on hand or went out
     for wh in system.warehouses.values():
-        assert wh.initial + wh.received == wh.on_hand + wh.shipped, wh.name
+        assert wh.initial + wh.received == wh.on_hand + wh.shipped + wh.spoiled, wh.name
         assert wh.on_hand >= 0
     # across the network: initial + dispatched by suppliers = on hand + delivered + in transit
     initial = sum(wh.initial for wh in system.warehouses.values())
-    on_hand = sum(wh.on_hand for wh in system.warehouses.values())
+    on_hand = sum(wh.on_hand + wh.spoiled for wh in system.warehouses.values())
     assert initial + system.counts["dispatched_units"] == on_hand + system.counts["delivered_units"] + system.in_transit_units()
     # customers: demand = served at once + backordered + lost (after the warm-up, which is 0 here)
     c = system.counts

@@ -178,7 +178,7 @@ def test_bad_targets_are_clear_scenario_errors() -> None:
 def test_ais_arrivals_outside_the_port_polygon_give_a_clear_error() -> None:
     data = scenario(port([], arrivals={"kind": "ais", "file": "ais/kestrel_bay.csv",
                                        "port_polygon": [[4.0, 51.9], [4.1, 51.9], [4.1, 52.0]]}))
-    data["data_dir"] = "data"
+    data["data_dir"] = "scenarios/data"
     with pytest.raises(ScenarioError) as info:
         load_scenario(data, base_dir=ROOT)
     assert "gives 0 port call(s)" in str(info.value) and "latitude first" in str(info.value)
@@ -192,7 +192,7 @@ def test_ais_replay_turns_observed_calls_into_a_schedule() -> None:
                 "berth_polygon": [[51.925, 4.08], [51.945, 4.08], [51.945, 4.13], [51.925, 4.13]]}
     data = scenario(port([], arrivals={"kind": "ais", "file": "ais/kestrel_bay.nmea", "mode": "replay",
                                        **polygons}, berths=3), horizon="3d")
-    data["data_dir"] = "data"
+    data["data_dir"] = "scenarios/data"
     loaded = load_scenario(data, base_dir=ROOT)
     arrivals = loaded.systems["port"].arrivals
     assert arrivals.kind == "schedule" and "6 quarantined" in arrivals.source

@@ -209,8 +209,8 @@ def test_route_generations_mix_like_uxsim_duo() -> None:
     world = build_world(scenario, "baseline", 0)
     world.run()
     engine = world.systems["roads"].finish()
-    assert len(engine.routes) == 3  # re-planned every 10 min, three generations kept
-    assert engine._cumulative == pytest.approx([0.5, 0.75, 1.0])
+    assert len(engine.routes.trees) == 3  # re-planned every 10 min, three generations kept
+    assert engine.routes.cumulative == pytest.approx([0.5, 0.75, 1.0])
     assert set(engine.route_of) == {0, 1, 2}
     assert engine.arrived_veh == 15000
     again = build_world(scenario, "baseline", 0)

@@ -15,7 +15,7 @@ from twinworld.feeds.ais import (CSV_COLUMNS, POSITION_COLUMNS, arrival_statisti
                                  points_in_polygon, port_calls, read_ais, read_ais_csv, read_ais_nmea)
 
 ROOT = Path(__file__).resolve().parents[2]
-AIS = ROOT / "data" / "ais"
+AIS = ROOT / "scenarios" / "data" / "ais"
 POLYGONS = yaml.safe_load((AIS / "kestrel_bay_port.yaml").read_text())
 
 

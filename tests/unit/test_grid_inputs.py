@@ -124,7 +124,7 @@ def test_scenario_with_unknown_bus_generator_and_target_element() -> None:
 
 
 def test_scenario_with_unknown_case_and_bad_source() -> None:
-    with pytest.raises(ScenarioError, match=r"systems.grid.source: unknown grid case 'case7'"):
+    with pytest.raises(ScenarioError, match=r"systems.grid.source.pandapower: unknown grid case 'case7'; did you mean 'case57'"):
         load_scenario(_scenario({"source": {"pandapower": "case7"}}))
     with pytest.raises(ScenarioError, match=r"exactly one of pandapower: <case name> or file: <path>"):
         load_scenario(_scenario({"source": {"pandapower": "case9", "file": "x.m"}}))
@@ -152,9 +152,9 @@ def test_case_file_in_a_scenario_is_read_once_and_keyed_by_content(tmp_path) -> 
 def test_unknown_line_in_a_file_grid_fails_when_the_scenario_is_loaded(tmp_path) -> None:
     (tmp_path / "case9.m").write_text(CASE9_M)
     data = _scenario({"source": {"file": "case9.m"}},
-                     [{"kind": "line_outage", "target": "grid", "lines": ["L77"]}], data_dir=str(tmp_path))
+                     [{"kind": "line_outage", "target": "grid", "lines": ["L77"]}])
     with pytest.raises(ScenarioError, match=r"lines: no line 'L77' in 'grid' \(valid: L0..L8\)"):
-        load_scenario(data)
+        load_scenario(data, base_dir=tmp_path)
 
 
 def test_flood_needs_bus_coordinates(tmp_path) -> None:
@@ -164,12 +164,11 @@ def test_flood_needs_bus_coordinates(tmp_path) -> None:
     scenario = load_scenario(data)            # case9 ships coordinates
     assert scenario.disruptions[0].kind == "flood"
     data = _scenario({"source": {"file": "case9.m"}},
-                     [{"kind": "flood", "target": "grid", "polygon": [[0, 0], [1, 0], [1, 1]]}],
-                     data_dir=str(tmp_path))
+                     [{"kind": "flood", "target": "grid", "polygon": [[0, 0], [1, 0], [1, 1]]}])
     from twinworld.experiments.run import run
 
     with pytest.raises(ScenarioError, match=r"has no bus coordinates"):
-        run(load_scenario(data), "baseline", seed=1)
+        run(load_scenario(data, base_dir=tmp_path), "baseline", seed=1)
 
 
 def test_line_outage_takes_one_way_of_choosing_lines() -> None:

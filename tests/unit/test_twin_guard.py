@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from twinworld.twin.store import Outcome, Received, TwinStore
 CORPUS = ROOT / "tests" / "data" / "bad_telemetry"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
 PREFIX = "twinworld/test"
-NOW = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_good_messages_are_accepted_with_their_element(telemetry, topic, body, k
     result = check(telemetry, topic, json.dumps({**body, "time": "2026-03-02T06:00:00Z", "id": "m1"}).encode())
     assert isinstance(result, Message), result
     assert (result.kind, result.element, result.message_id) == (kind, element, "m1")
-    assert result.observed_at == datetime(2026, 3, 2, 6, tzinfo=timezone.utc)
+    assert result.observed_at == datetime(2026, 3, 2, 6, tzinfo=UTC)
     assert "time" not in result.body and "id" not in result.body
 
 
@@ -132,7 +132,7 @@ def test_no_json_makes_the_guard_raise_and_accepted_bodies_are_valid(body: dict,
 _CACHE: dict = {}
 
 
-def _TELEMETRY():  # noqa: N802 - hypothesis tests cannot take a fixture per example cheaply
+def _TELEMETRY():
     if "t" not in _CACHE:
         _CACHE["t"] = telemetry_for(load_scenario(ROOT / "scenarios" / "storm_cascade.yaml"))
     return _CACHE["t"]

@@ -134,7 +134,7 @@ def test_departures_queued_at_a_link_that_closes_take_another_road() -> None:
     engine.add_platoons(np.zeros(200, np.int64), np.zeros(200, np.int64), np.full(200, 0.01), np.ones(200))
     engine.advance_to(0.5)
     waiting = sum(len(q) for q in engine.origin_wait)
-    assert waiting > 100  # the direct lane admits 1.25 x 100 veh/h
+    assert waiting > 100  # the direct lane admits 100 veh/h
     engine.is_open[net.link("AB")] = False
     engine.refresh_links()
     engine.advance_to(3.0)

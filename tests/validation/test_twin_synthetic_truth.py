@@ -22,7 +22,7 @@ import json
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -31,7 +31,7 @@ from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 SCENARIO = ROOT / "tests" / "data" / "twin" / "synthetic_surge.yaml"
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
 SEEDS = 50
 DRAWS = 16
 HIDDEN = ("surge.multiplier", "hospitals.hospitals.Central.arrivals_per_day")

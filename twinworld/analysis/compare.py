@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from twinworld.analysis.stats import (cvar, holm, mean_ci, prob_best, regret, risk_score,
-                                      worst_quantile)
+from twinworld.analysis.stats import cvar, holm, mean_ci, prob_best, regret, risk_score, worst_quantile
 
 __all__ = ["summarize", "lower_is_better", "bootstrap_risk_differences", "SUMMARY_COLUMNS"]
 

@@ -8,9 +8,10 @@ constraints); keyword arguments override it. Every comparison is paired by block
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,7 @@ import pandas as pd
 from twinworld.analysis.compare import bootstrap_risk_differences, lower_is_better, summarize
 from twinworld.analysis.discovery import Finding, discover
 from twinworld.analysis.results import KPI_PREFIX, SweepResults, as_results
-from twinworld.analysis.stats import (RISK_MEASURES, paired_differences, paired_wide, pareto_front,
-                                      wilson_ci)
+from twinworld.analysis.stats import RISK_MEASURES, paired_differences, paired_wide, pareto_front, wilson_ci
 from twinworld.errors import SweepError
 from twinworld.scenario.model import Constraint
 

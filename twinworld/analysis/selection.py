@@ -17,8 +17,9 @@ where it stopped. A sweep always runs every strategy, so eliminated strategies s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -8,8 +8,8 @@ column per strategy; rows pair up because every strategy saw the same scenario a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

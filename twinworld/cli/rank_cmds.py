@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from twinworld.cli.app import console
+from twinworld.cli.options import writing
 from twinworld.errors import SweepError
 
 if TYPE_CHECKING:
@@ -91,6 +93,42 @@ def print_ranking(r: "Ranking") -> None:
     console.print(f"\n[bold]{r.recommendation}[/]", highlight=False, soft_wrap=True)
 
 
+def sensitivity_table(sens: Any) -> Table:
+    """Parameters x strategies: Sobol' S1 / ST with intervals, or extra-trees scores."""
+    sobol = sens.method == "sobol"
+    title = (f"Sensitivity of {sens.kpi}: Sobol' first / total order [95% bootstrap interval of ST]"
+             if sobol else f"Sensitivity of {sens.kpi}: extra-trees score [5-95% over trees]; "
+                           "dim = no better than a random probe")
+    table = Table(title=title, title_justify="left")
+    table.add_column("parameter")
+    for name in sens.tables:
+        table.add_column(name, justify="right")
+    params = list(next(iter(sens.tables.values())).index) if sens.tables else []
+    for param in params:
+        cells = []
+        for t in sens.tables.values():
+            row = t.loc[param]
+            if sobol:
+                cells.append(f"{row['S1']:.2f} / {row['ST']:.2f} [{row['ST_low']:.2f}, {row['ST_high']:.2f}]")
+            else:
+                text = f"{row['importance']:.2f} [{row['low']:.2f}, {row['high']:.2f}]"
+                cells.append(text if row["above_noise"] else f"[dim]{text}[/]")
+        table.add_row(str(param).removeprefix("param."), *cells)
+    return table
+
+
+def print_sensitivity(directory: Any, kpi: str) -> None:
+    """Print the sensitivity table, or why there is none."""
+    from twinworld.analysis.sensitivity import sensitivity
+
+    try:
+        sens = sensitivity(directory, kpi=kpi)
+    except SweepError as err:
+        console.print(f"[yellow]note:[/] no sensitivity: {err}", highlight=False)
+        return
+    console.print(sensitivity_table(sens))
+
+
 def sweep_extender(directory: Path) -> Callable[[int], Any]:
     """``replications -> results``: grow the sweep in ``directory`` through the sweep engine.
 
@@ -127,20 +165,23 @@ def sweep_extender(directory: Path) -> Callable[[int], Any]:
 
 def rank(
     directory: Path = typer.Argument(..., help="Sweep folder (results/ and manifest.json)."),
-    primary: Optional[str] = typer.Option(None, "--primary", help="KPI to rank on (default: the scenario's)."),
-    risk: Optional[str] = typer.Option(None, "--risk", help=_RISK_HELP),
-    cvar_alpha: Optional[float] = typer.Option(None, "--cvar-alpha", help="CVaR level, e.g. 0.9."),
-    confidence: Optional[float] = typer.Option(None, "--confidence", help="e.g. 0.95."),
+    primary: str | None = typer.Option(None, "--primary", help="KPI to rank on (default: the scenario's)."),
+    risk: str | None = typer.Option(None, "--risk", help=_RISK_HELP),
+    cvar_alpha: float | None = typer.Option(None, "--cvar-alpha", help="CVaR level, e.g. 0.9."),
+    confidence: float | None = typer.Option(None, "--confidence", help="e.g. 0.95."),
     until_confident: bool = typer.Option(False, "--until-confident",
                                          help="Add replications (KN procedure) until the leader is separated."),
-    budget: Optional[int] = typer.Option(None, "--budget", help="Most runs in total for --until-confident "
+    budget: int | None = typer.Option(None, "--budget", help="Most runs in total for --until-confident "
                                                                 "(default: 5x the runs so far)."),
-    delta: Optional[float] = typer.Option(None, "--delta", help="Indifference zone for --until-confident, "
+    delta: float | None = typer.Option(None, "--delta", help="Indifference zone for --until-confident, "
                                                               "in the KPI's unit."),
     step: int = typer.Option(1, "--step", help="Replications added per round."),
-    pareto: Optional[str] = typer.Option(None, "--pareto", help=_PARETO_HELP),
+    pareto: str | None = typer.Option(None, "--pareto", help=_PARETO_HELP),
     failure: str = typer.Option("auto", "--failure", help=_FAILURE_HELP),
-    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the ranking table as CSV."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write the ranking table as CSV."),
+    show_sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
+                                          help="Sobol' indices (sobol design) or extra-trees scores "
+                                               "of the primary KPI."),
 ) -> None:
     """Rank the strategies of a finished sweep: mean with CI, CVaR, regret, P(best), paired tests."""
     from twinworld.analysis.ranking import RankOptions
@@ -162,29 +203,55 @@ def rank(
                                                confidence=confidence, pareto_kpis=_kpi_list(pareto),
                                                failure=failure))
     print_ranking(ranking)
+    if show_sensitivity and ranking.results is not None and ranking.results.parameters:
+        print_sensitivity(ranking.results, ranking.primary)
     if csv is not None:
-        ranking.table.to_csv(csv)
+        writing(csv, ranking.table.to_csv)
         console.print(f"wrote {csv}")
 
 
 def report(
     directory: Path = typer.Argument(..., help="Sweep folder (results/ and manifest.json)."),
     output: Path = typer.Option(Path("report.html"), "--output", "-o", help="HTML file to write."),
-    primary: Optional[str] = typer.Option(None, "--primary", help="KPI to rank on."),
-    risk: Optional[str] = typer.Option(None, "--risk", help=_RISK_HELP),
-    title: Optional[str] = typer.Option(None, "--title", help="Report title."),
-    pareto: Optional[str] = typer.Option(None, "--pareto", help=_PARETO_HELP),
+    primary: str | None = typer.Option(None, "--primary", help="KPI to rank on."),
+    risk: str | None = typer.Option(None, "--risk", help=_RISK_HELP),
+    title: str | None = typer.Option(None, "--title", help="Report title."),
+    pareto: str | None = typer.Option(None, "--pareto", help=_PARETO_HELP),
     failure: str = typer.Option("auto", "--failure", help=_FAILURE_HELP),
+    optimization: Path | None = typer.Option(None, "--optimization",
+                                                help="An optimize folder whose Pareto front to add."),
+    show_sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
+                                          help="Add the sensitivity section."),
 ) -> None:
-    """Write one self-contained HTML report: ranking table, recommendation, figures, discovery."""
+    """Write one self-contained HTML report: ranking, recommendation, figures, discovery, sensitivity.
+
+    DIRECTORY may be an optimize folder: its fresh-scenario ranking (after --save-strategy) or its
+    named strategies on the search's scenarios are reported, with the Pareto front.
+    """
     from twinworld.analysis.ranking import RankOptions
     from twinworld.analysis.ranking import rank as rank_results
     from twinworld.viz.report import write_report
+    directory, optimization = _optimization_sweep(directory, optimization)
+    loaded = None
+    if optimization is not None:
+        from twinworld.optimize import load_optimization
+        loaded = load_optimization(optimization)
     ranking = rank_results(directory, RankOptions(primary=primary, risk=risk, pareto_kpis=_kpi_list(pareto),
                                                   failure=failure))
-    path = write_report(ranking, output, title=title)
+    path = writing(output, lambda target: write_report(ranking, target, title=title, sensitivity=show_sensitivity,
+                                                       optimization=loaded))
     console.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     console.print(ranking.recommendation, highlight=False, soft_wrap=True)
+
+
+def _optimization_sweep(directory: Path, optimization: Path | None) -> tuple[Path, Path | None]:
+    """For an optimize folder: the sweep to rank in it (newest fresh-scenario ranking, else the
+    named strategies on the search's scenarios) and the folder itself."""
+    if not (directory / "optimize.json").exists():
+        return directory, optimization
+    fresh = sorted(directory.glob("validation-*/manifest.json"), key=lambda p: p.stat().st_mtime)
+    sweep_dir = fresh[-1].parent if fresh else directory / "evaluations" / "reference"
+    return sweep_dir, optimization or directory
 
 
 def register(app: typer.Typer) -> None:

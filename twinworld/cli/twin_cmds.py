@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from twinworld.cli.app import console
+from twinworld.cli.options import data_root_option, load
 from twinworld.errors import TwinworldError
 
 __all__ = ["register", "TwinOptionError"]
@@ -33,7 +34,7 @@ def _duration_h(text: str, option: str) -> float:
     return hours
 
 
-def _t0(text: Optional[str]) -> Optional[datetime]:
+def _t0(text: str | None) -> datetime | None:
     from twinworld.twin.clock import parse_time
 
     if text is None:
@@ -47,18 +48,17 @@ def _t0(text: Optional[str]) -> Optional[datetime]:
 
 def _replay_file(scenario: Any, reference: Path) -> Path:
     """The replay file, confined to the scenario's data folder like every file reference."""
-    from twinworld.scenario.loader import ScenarioFiles
-
-    base = Path(scenario.source).parent if scenario.source else Path.cwd()
-    files = ScenarioFiles(base / scenario.data_dir)
+    files = scenario.files
+    if files is None:
+        raise TwinOptionError("--replay needs a scenario loaded from a file (its data_dir holds the recording)")
     direct = reference.resolve()
-    if direct.is_relative_to(files.root) and direct.exists():
-        return direct
+    if direct.is_relative_to(files.root):
+        return files.resolve(str(direct.relative_to(files.root)), path="--replay")
     return files.resolve(str(reference), path="--replay")
 
 
-def _options(scenario: Any, *, t0: Optional[str], prefix: Optional[str], particles: int, filter_particles: int,
-             horizon: str, executor: str, workers: Optional[int], seed: int) -> Any:
+def _options(scenario: Any, *, t0: str | None, prefix: str | None, particles: int, filter_particles: int,
+             horizon: str, executor: str, workers: int | None, seed: int) -> Any:
     from twinworld.experiments.executors import ExecutorOptions
     from twinworld.twin import FilterOptions, ForecastOptions, TwinOptions
 
@@ -76,36 +76,36 @@ def _options(scenario: Any, *, t0: Optional[str], prefix: Optional[str], particl
 def twin(
     scenario: Path = typer.Argument(..., help="Scenario YAML (any systems)."),
     broker: str = typer.Option("127.0.0.1:1883", help="MQTT broker HOST:PORT (telemetry in, recommendations out)."),
-    replay: Optional[Path] = typer.Option(None, help="Replay a recorded telemetry file (JSON Lines, inside the "
+    replay: Path | None = typer.Option(None, help="Replay a recorded telemetry file (JSON Lines, inside the "
                                           "scenario's data_dir) instead of listening: no broker needed."),
-    ais: Optional[str] = typer.Option(None, help="AIS NMEA over TCP HOST:PORT feeding the scenario's port."),
-    ais_system: Optional[str] = typer.Option(None, help="The port system AIS feeds (if the scenario has several)."),
-    store: Optional[Path] = typer.Option(None, help="The twin's DuckDB file (default: <scenario slug>.twin.duckdb "
+    ais: str | None = typer.Option(None, help="AIS NMEA over TCP HOST:PORT feeding the scenario's port."),
+    ais_system: str | None = typer.Option(None, help="The port system AIS feeds (if the scenario has several)."),
+    store: Path | None = typer.Option(None, help="The twin's DuckDB file (default: <scenario slug>.twin.duckdb "
                                          "live, in memory for a replay); a twin restarted on it resumes."),
-    t0: Optional[str] = typer.Option(None, help="Absolute time of the scenario's time 0 (ISO 8601 with zone); "
+    t0: str | None = typer.Option(None, help="Absolute time of the scenario's time 0 (ISO 8601 with zone); "
                                      "default: kept in the store, else the first message's time."),
-    prefix: Optional[str] = typer.Option(None, help="Topic prefix (default: twinworld/<scenario slug>)."),
+    prefix: str | None = typer.Option(None, help="Topic prefix (default: twinworld/<scenario slug>)."),
     every: str = typer.Option("5min", help="Time between rounds (wall time live, file time in a replay)."),
     rounds: int = typer.Option(0, min=0, help="Stop after this many rounds (0: until stopped / end of file)."),
     particles: int = typer.Option(200, min=2, help="Posterior draws forecast per round (each under every strategy)."),
     filter_particles: int = typer.Option(1000, min=2, help="Particles of the calibration filter."),
     horizon: str = typer.Option("48h", help="How far each round forecasts."),
     executor: str = typer.Option("local", help="Where forecast runs execute: inprocess, local, dask."),
-    workers: Optional[int] = typer.Option(None, min=1, help="Worker processes (default: one per core)."),
+    workers: int | None = typer.Option(None, min=1, help="Worker processes (default: one per core)."),
     seed: int = typer.Option(0, help="Seed of the filter and the forecasts' draws."),
-    client_id: Optional[str] = typer.Option(None, help="MQTT session id (default: from the store's path)."),
+    client_id: str | None = typer.Option(None, help="MQTT session id (default: from the store's path)."),
     idle_exit: float = typer.Option(0.0, min=0, help="Live: stop after this many seconds without a message."),
     status: bool = typer.Option(False, help="Live: print a status line (messages, connection) every 5 s."),
+    data_root: list[Path] = data_root_option(),
 ) -> None:
     """A live twin of SCENARIO: each system's state arrives as telemetry on
     <prefix>/<system>/state[/<element>] and <prefix>/<system>/event; every round calibrates the
     scenario's uncertain parameters on what was observed, forecasts every strategy from the current
     state and publishes the ranking (retained) on <prefix>/twin/recommendation."""
-    from twinworld.scenario.loader import load_scenario
     from twinworld.twin import LiveTwin, TwinStore
     from twinworld.twin.topics import slug
 
-    loaded = load_scenario(scenario)
+    loaded = load(scenario, data_root=data_root)
     options = _options(loaded, t0=t0, prefix=prefix, particles=particles, filter_particles=filter_particles,
                        horizon=horizon, executor=executor, workers=workers, seed=seed)
     every_h = _duration_h(every, "--every")
@@ -141,7 +141,7 @@ def _replay(live: Any, path: Path, every_h: float, rounds: int) -> None:
     _show_quarantine(live)
 
 
-def _serve(live: Any, broker: str, ais: Optional[str], ais_system: Optional[str], every_h: float, rounds: int,
+def _serve(live: Any, broker: str, ais: str | None, ais_system: str | None, every_h: float, rounds: int,
            idle_exit: float, client_id: str, status: bool) -> None:
     from twinworld.feeds.mqtt import Broker
     from twinworld.twin.service import ServiceOptions, serve

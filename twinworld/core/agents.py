@@ -43,6 +43,13 @@ class AgentLayer:
     def __init__(self, seed: int) -> None:
         self.model = mesa.Model(rng=seed)
 
+    def release(self) -> None:
+        """Drop the model from Mesa's class-level id counters (``Agent._ids``, keyed by model),
+        which otherwise keep every model and all its agents alive for the life of the process."""
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self.model, None)
+
     def add_facility(self, *, name: str, kind: str, state: Any,
                      location: tuple[float, float] | None = None) -> Facility:
         return Facility(self.model, name=name, kind=kind, state=state, location=location)

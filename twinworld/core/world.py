@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
 
 from twinworld.core.agents import AgentLayer
+from twinworld.core.cascade import CascadeLog
 from twinworld.core.recorder import Recorder
 from twinworld.core.rng import RandomStreams
 
@@ -19,29 +21,64 @@ __all__ = ["World", "ServiceBoard"]
 
 
 class ServiceBoard:
-    """Where systems publish their service level over time and others subscribe to it.
+    """Where systems publish their services over time and others subscribe to them.
 
-    A service is named by a dotted key such as ``"grid.bus.12"``; its level is a float (1.0 fully
-    served, 0.0 out). Couplings subscribe to make one system's capacity depend on another's service.
+    A service is named by a dotted key such as ``"grid.bus.12"`` (the first part is the publishing
+    system); its value is a level (1.0 fully served, 0.0 out) or a quantity (minutes, units).
+    Couplings subscribe to one key, or to every key under a prefix (``roads.travel_min.``).
+
+    When a level that a coupling depends on drops, the drop is recorded in the cascade log with the
+    cause active on the publishing system (a disruption, or a degradation it suffers): :meth:`cause`
+    gives it.
     """
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: simpy.Environment, cascade: CascadeLog | None = None) -> None:
         self._env = env
+        self.cascade = cascade if cascade is not None else CascadeLog()
         self.levels: dict[str, float] = {}
         self.history: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
         self._subscribers: defaultdict[str, list[Callable[[str, float], None]]] = defaultdict(list)
+        self._prefixes: dict[str, list[Callable[[str, float], None]]] = {}
+        self._causes: dict[str, int | None] = {}
+        self._levels_watched: set[str] = set()   # keys a level coupling hangs on: drops are causes
 
     def publish(self, key: str, level: float) -> None:
-        """Set the service level of ``key`` now and tell its subscribers if it changed."""
-        if self.levels.get(key) == level:
+        """Set the value of ``key`` now and tell its subscribers if it changed."""
+        previous = self.levels.get(key)
+        if previous == level:
             return
         self.levels[key] = level
         self.history[key].append((self._env.now, level))
-        for callback in self._subscribers[key]:
+        callbacks = self._subscribers.get(key, [])
+        if self._prefixes:
+            callbacks = callbacks + [c for prefix, found in self._prefixes.items() if key.startswith(prefix)
+                                     for c in found]
+        if not callbacks:
+            return
+        if previous is not None and level < previous and key in self._levels_watched:
+            system = key.partition(".")[0]
+            cause = self.cascade.active(system)
+            self._causes[key] = self.cascade.record(self._env.now, system, key, "service_dropped",
+                                                    f"{previous:g} -> {level:g}", cause)
+        elif previous is not None:
+            self._causes.pop(key, None)
+        for callback in callbacks:
             callback(key, level)
 
-    def subscribe(self, key: str, callback: Callable[[str, float], None]) -> None:
+    def subscribe(self, key: str, callback: Callable[[str, float], None], *, level: bool = False) -> None:
+        """Call ``callback(key, value)`` whenever ``key`` changes. With ``level``, the key is a
+        service level a consumer depends on: each drop is recorded in the cascade log."""
         self._subscribers[key].append(callback)
+        if level:
+            self._levels_watched.add(key)
+
+    def subscribe_prefix(self, prefix: str, callback: Callable[[str, float], None]) -> None:
+        """Call ``callback(key, value)`` whenever any key starting with ``prefix`` changes."""
+        self._prefixes.setdefault(prefix, []).append(callback)
+
+    def cause(self, key: str) -> int | None:
+        """The cascade event of the last drop of ``key`` (None while it has not dropped)."""
+        return self._causes.get(key)
 
     def level(self, key: str, default: float = 1.0) -> float:
         return self.levels.get(key, default)
@@ -76,7 +113,8 @@ class World:
         self.warmup_h = float(warmup_h)
         self.streams = RandomStreams(seed)
         self.recorder = Recorder(self.env)
-        self.services = ServiceBoard(self.env)
+        self.cascade = CascadeLog(clock=lambda: self.env.now)
+        self.services = ServiceBoard(self.env, self.cascade)
         self._agents: AgentLayer | None = None
         self.systems: dict[str, System] = {}
 
@@ -108,3 +146,5 @@ class World:
                 system.begin_statistics()
         self.env.run(until=self.horizon_h)
         self.recorder.close()
+        if self._agents is not None:  # the run creates no more agents
+            self._agents.release()

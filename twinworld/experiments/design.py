@@ -13,7 +13,11 @@ choice stays a choice whatever the design.
 - ``factorial``: every combination of the values listed in ``sweep.levels`` (parameters not listed
   stay at their median);
 - ``csv``: one row per sample from a user's file, one column per parameter path (``param.``
-  prefix optional); parameters without a column stay at their median.
+  prefix optional); parameters without a column stay at their median;
+- ``sobol``: Saltelli's scheme on a scrambled Sobol' sequence (SALib), for Sobol' sensitivity
+  indices: ``scenarios`` is the base sample N (rounded up to a power of two) and the design holds
+  N x (D + 2) samples for D parameters, in SALib's order (per base sample: A, then A with each
+  column j from B, then B). :func:`twinworld.analysis.sensitivity.sobol_indices` reads it back.
 
 Seeds: the run seed of sample ``i``, replication ``r`` comes from
 ``SeedSequence(scenario.seed, spawn_key=(i, r))`` and is the same for every strategy (common
@@ -22,22 +26,33 @@ random numbers) and whatever executor or worker runs it.
 
 from __future__ import annotations
 
+import io
 import itertools
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from twinworld.core.rng import name_key
-from twinworld.errors import SweepError
+from twinworld.errors import FeedError, SweepError
+from twinworld.feeds.safe_files import describe_error, read_text
+from twinworld.limits import (
+    ALLOW_LARGE_ENV,
+    MAX_DESIGN_CSV_BYTES,
+    MAX_REPLICATIONS,
+    MAX_SWEEP_RUNS,
+    MAX_SWEEP_SCENARIOS,
+)
 from twinworld.params import Dist
 from twinworld.scenario.uncertain import uncertainties
 
-__all__ = ["DESIGNS", "Design", "RunSpec", "make_design", "run_seed", "run_id"]
+__all__ = ["DESIGNS", "Design", "RunSpec", "make_design", "run_seed", "run_id", "saltelli", "sobol_base"]
 
-DESIGNS = ("mc", "lhs", "factorial", "csv")
+DESIGNS = ("mc", "lhs", "factorial", "csv", "sobol")
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,23 @@ def latin_hypercube(dists: Sequence[Dist], paths: Sequence[str], n: int, seed: i
     return _to_values(dists, quantiles)
 
 
+def sobol_base(n: int) -> int:
+    """The Sobol' base sample of a request for ``n``: the next power of two (at least 2)."""
+    return max(2, 1 << max(0, int(n) - 1).bit_length())
+
+
+def saltelli(dists: Sequence[Dist], paths: Sequence[str], n: int, seed: int) -> np.ndarray:
+    """Saltelli's sample (first and total order) on quantiles, mapped through each distribution."""
+    from SALib.sample import sobol as sobol_sample
+
+    if not dists:
+        raise SweepError("a sobol design needs uncertain parameters; this scenario has none")
+    problem = {"num_vars": len(dists), "names": list(paths), "bounds": [[0.0, 1.0]] * len(dists)}
+    quantiles = sobol_sample.sample(problem, sobol_base(n), calc_second_order=False, scramble=True,
+                                    seed=int(seed) % 2**32)
+    return _to_values(dists, np.clip(quantiles, 0.0, np.nextafter(1.0, 0.0)))
+
+
 def factorial(dists: Mapping[str, Dist], levels: Mapping[str, Sequence[float]]) -> np.ndarray:
     """Every combination of the listed levels; unlisted parameters at their median."""
     unknown = sorted(set(levels) - set(dists))
@@ -169,6 +201,10 @@ def factorial(dists: Mapping[str, Dist], levels: Mapping[str, Sequence[float]]) 
     for path, values in levels.items():
         if not values:
             raise SweepError(f"sweep.levels.{path} lists no values")
+    combinations = math.prod(len(values) for values in levels.values())
+    if combinations > MAX_SWEEP_SCENARIOS:
+        raise SweepError(f"sweep.levels combine into {combinations:,} samples, beyond the limit of "
+                         f"{MAX_SWEEP_SCENARIOS:,}")
     medians = {path: dist.ppf(0.5) for path, dist in dists.items()}
     listed = [path for path in dists if path in levels]
     rows = []
@@ -180,21 +216,32 @@ def factorial(dists: Mapping[str, Dist], levels: Mapping[str, Sequence[float]]) 
 
 
 def from_csv(dists: Mapping[str, Dist], path: str | Path) -> np.ndarray:
-    """One sample per row of a CSV file whose columns are parameter paths."""
+    """One sample per row of a CSV file whose columns are parameter paths.
+
+    The file must be a regular UTF-8 file within ``MAX_DESIGN_CSV_BYTES`` and at most
+    ``MAX_SWEEP_SCENARIOS`` rows; errors name columns by position, never quoting the file.
+    """
     file = Path(path)
-    if not file.is_file():
-        raise SweepError(f"design CSV {file} not found (a file with one column per parameter path)")
-    table = pd.read_csv(file)
-    table.columns = [c.removeprefix("param.") for c in table.columns]
-    unknown = sorted(set(table.columns) - set(dists))
+    try:
+        text = read_text(file, max_bytes=MAX_DESIGN_CSV_BYTES, what="design CSV")
+        table = pd.read_csv(io.StringIO(text), nrows=MAX_SWEEP_SCENARIOS + 1)
+    except FeedError as err:
+        raise SweepError(f"{err} (a file with one column per parameter path)") from None
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise SweepError(f"design CSV {file.name!r} is not a readable CSV file ({describe_error(err)})") from None
+    if len(table) > MAX_SWEEP_SCENARIOS:
+        raise SweepError(f"design CSV {file.name!r} has more than {MAX_SWEEP_SCENARIOS:,} rows")
+    table.columns = [str(c).removeprefix("param.") for c in table.columns]
+    unknown = [i + 1 for i, c in enumerate(table.columns) if c not in dists]
     if unknown:
-        raise SweepError(f"{file}: column(s) {unknown} name no uncertain parameter of the scenario; "
-                         f"valid: {', '.join(dists) or '(none)'}")
+        raise SweepError(f"design CSV {file.name!r}: column(s) {unknown} (by position) name no uncertain "
+                         f"parameter of the scenario; valid headers: {', '.join(dists) or '(none)'}")
     if table.empty:
-        raise SweepError(f"{file}: no rows; each row is one scenario sample")
-    bad = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c]) or table[c].isna().any()]
+        raise SweepError(f"design CSV {file.name!r}: no rows; each row is one scenario sample")
+    bad = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])
+           or not np.isfinite(table[c].to_numpy(float, na_value=np.nan)).all()]
     if bad:
-        raise SweepError(f"{file}: column(s) {bad} must hold a number in every row")
+        raise SweepError(f"design CSV {file.name!r}: column(s) {bad} must hold a finite number in every row")
     out = np.empty((len(table), len(dists)))
     for j, (name, dist) in enumerate(dists.items()):
         out[:, j] = table[name].to_numpy(float) if name in table else dist.ppf(0.5)
@@ -224,11 +271,14 @@ def make_design(scenario: Any, *, kind: str | None = None, scenarios: int | None
     missing = [s for s in names if s not in scenario.strategies]
     if missing:
         raise SweepError(f"unknown strategy {missing[0]!r}; valid: {', '.join(scenario.strategies)}")
+    _check_size(scenario, n if kind != "factorial" else 1, reps, len(names))
     paths = list(dists)
     if kind == "mc":
         values = monte_carlo(list(dists.values()), n, scenario.seed)
     elif kind == "lhs":
         values = latin_hypercube(list(dists.values()), paths, n, scenario.seed)
+    elif kind == "sobol":
+        values = saltelli(list(dists.values()), paths, n, scenario.seed)
     elif kind == "factorial":
         values = factorial(dists, levels if levels is not None else (settings.levels or {}))
     elif design_csv is not None:
@@ -240,12 +290,29 @@ def make_design(scenario: Any, *, kind: str | None = None, scenarios: int | None
     return Design(kind, tuple(paths), values, names, reps, int(scenario.seed))
 
 
+def _check_size(scenario: Any, samples: int, replications: int, strategies: int) -> None:
+    """Refuse a sweep beyond the limits of :mod:`twinworld.limits` (unless large work is allowed)."""
+    from twinworld.scenario.workload import large_allowed
+
+    if samples > MAX_SWEEP_SCENARIOS or replications > MAX_REPLICATIONS:
+        raise SweepError(f"{samples:,} samples x {replications:,} replications is beyond the limits of "
+                         f"{MAX_SWEEP_SCENARIOS:,} samples and {MAX_REPLICATIONS:,} replications")
+    runs = samples * replications * strategies
+    allow = (getattr(scenario, "_load_options", None) or {}).get("allow_large")
+    if runs > MAX_SWEEP_RUNS and not large_allowed(allow):
+        raise SweepError(f"the sweep has {runs:,} runs, above the limit of {MAX_SWEEP_RUNS:,}; sweep "
+                         f"fewer samples, or pass --allow-large ({ALLOW_LARGE_ENV}=1)")
+
+
 def _csv_beside(scenario: Any, path: str | None) -> Path:
-    """``sweep.design_csv`` of a scenario file is relative to that file's folder."""
+    """``sweep.design_csv`` of a scenario: a file reference inside its ``data_dir``."""
     if path is None:
         raise SweepError("a csv design needs sweep.design_csv (or design_csv=): a file with one "
                          "column per parameter path")
-    file = Path(path)
-    if not file.is_absolute() and scenario.source:
-        return Path(scenario.source).parent / file
-    return file
+    files = getattr(scenario, "files", None)
+    if files is None:  # a Scenario not made by load_scenario: confine to its own folder
+        from twinworld.scenario.files import ScenarioFiles
+
+        home = Path(scenario.source).parent if scenario.source else Path.cwd()
+        files = ScenarioFiles.for_scenario(scenario.data_dir, scenario_dir=home)
+    return files.resolve(path, path="sweep.design_csv", kind="design_csv")

@@ -151,7 +151,7 @@ def _attempt(resolved: Any, problem: Exception | None, strategy: str, point: Poi
         return failed_row(strategy=strategy, seed=point.seed, values=values, error=_error_text(err),
                           attempts=1, wall_s=time.perf_counter() - started, **base)
     return run_row(strategy=strategy, seed=point.seed, values=values, kpis=result.kpis,
-                   wall_s=time.perf_counter() - started, **base)
+                   wall_s=time.perf_counter() - started, cascades=result.cascades, **base)
 
 
 def run_points(scenario: Any, chunk: Chunk) -> list[dict[str, Any]]:

@@ -33,8 +33,14 @@ class SweepProgress:
             import sys
 
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             # In a log (not a terminal) rich assumes 80 columns and cuts the bar's figures.
             console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)

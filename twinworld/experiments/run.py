@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from twinworld.core.world import World
 from twinworld.errors import ScenarioError
+from twinworld.limits import MAX_SEED
 from twinworld.results import RunResult, merge_kpis
 from twinworld.scenario.registry import Registry
 from twinworld.scenario.uncertain import is_resolved, resolve, sample_values
-from twinworld.systems.base import ObservedState, target_system
+from twinworld.systems.base import ObservedState, target_element, target_system
 
 __all__ = ["RunResult", "run", "build_world"]
 
@@ -38,7 +40,8 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
     world = World(seed=seed, horizon_h=scenario.horizon, warmup_h=scenario.warmup)
     for name, config in scenario.systems.items():
         world.systems[name] = registry.get(config.kind).build(world, name, config)
-    for disruption in scenario.disruptions:
+    for index, disruption in enumerate(scenario.disruptions):
+        _record_root(world, disruption, scenario.disruption_label(index))   # before its effects, at equal times
         world.systems[target_system(disruption.target)].disrupt(disruption)
     for system, levers in scenario.strategies[strategy].items():
         for lever in levers:
@@ -47,10 +50,27 @@ def build_world(scenario: Any, strategy: str, seed: int | np.random.SeedSequence
         world.systems[name].warm_start(observed)
     if scenario.couplings:
         from twinworld.coupling import apply_couplings
-        apply_couplings(world, scenario.couplings)
+        apply_couplings(world, scenario.couplings,
+                        {name: registry.get(config.kind) for name, config in scenario.systems.items()})
     for system in world.systems.values():
         system.start()
     return world
+
+
+def _record_root(world: World, disruption: Any, label: str) -> None:
+    """While the disruption lasts it is the active cause on its target (the root of cascades)."""
+    system, element = target_system(disruption.target), target_element(disruption.target)
+    start, end = disruption.effect_window(world.horizon_h)
+    event: list[int] = []
+
+    def begin() -> None:
+        event.append(world.cascade.record(world.now, system, element, "disruption",
+                                          f"{label} ({disruption.kind})"))
+        world.cascade.activate(system, element, event[0])
+
+    world.at(start, begin)
+    if end < world.horizon_h:
+        world.at(end, lambda: event and world.cascade.deactivate(system, element, event[0]))
 
 
 def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
@@ -95,6 +115,8 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
     True
     """
     seed = scenario.seed if seed is None else int(seed)
+    if not 0 <= seed <= MAX_SEED:
+        raise ScenarioError.single(f"must be a whole number from 0 to {MAX_SEED}; got {seed}", path="seed")
     started = time.perf_counter()
     if is_resolved(scenario):
         values, resolved = values or {}, scenario
@@ -115,4 +137,5 @@ def run(scenario: Any, strategy: str = "baseline", seed: int | None = None, *,
             detail["events"] = pd.DataFrame(world.recorder.events, columns=["time_h", "kind", "detail"])
     return RunResult(scenario=scenario.name, strategy=strategy, seed=seed, values=dict(values),
                      kpis=kpis, counters=dict(world.recorder.counters),
-                     wall_s=time.perf_counter() - started, tables=detail)
+                     wall_s=time.perf_counter() - started, tables=detail,
+                     cascades=world.cascade.summary(), cascade_events=world.cascade.events)

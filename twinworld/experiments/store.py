@@ -6,11 +6,15 @@ Layout of a sweep folder ``DIR``::
     DIR/scenario.yaml             the scenario as swept
     DIR/results/part-00000001.parquet ...   one row per run
 
-Rows are appended as runs finish, in batches (one new file per batch, written under a hidden name
-and renamed, so a killed driver never leaves half a file). A later sweep into the same folder
-reads only the ``run_id`` column of what is there and computes the rest. At the end the batch files
-are compacted (with DuckDB, out of core, deduplicated by run id and sorted) into a few files. The
-newest file wins when a run id appears twice (a retried failure).
+Rows are appended as runs finish, in batches (one new file per batch, written under a hidden name,
+flushed to disk and renamed, so a killed driver never leaves half a file). A later sweep into the
+same folder reads only the ``run_id`` column of what is there and computes the rest. At the end the
+batch files are compacted (with DuckDB, out of core, deduplicated by run id and sorted) into a few
+files. The newest file wins when a run id appears twice (a retried failure).
+
+One process writes a folder at a time (``DIR/.lock``, see :mod:`.integrity`); a part file that does
+not read back when the folder is opened for writing is moved to ``DIR/quarantine/`` and its runs
+are computed again.
 """
 
 from __future__ import annotations
@@ -19,15 +23,26 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Self
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twinworld.errors import SweepError
-from twinworld.results import BASE_COLUMNS, KPI_PREFIX, kpi_column, order_columns, param_column, read_runs
+from twinworld.errors import OutputError, SweepError, output_error
+from twinworld.experiments.integrity import FolderLock, check_part, quarantine, write_durable
+from twinworld.feeds.safe_files import describe_error
+from twinworld.results import (
+    BASE_COLUMNS,
+    CASCADE_PREFIX,
+    KPI_PREFIX,
+    kpi_column,
+    order_columns,
+    param_column,
+    read_runs,
+)
 
 __all__ = ["ResultStore", "BatchWriter", "BASE_COLUMNS", "MANIFEST_VERSION"]
 
@@ -42,16 +57,44 @@ class ResultStore:
     ----------
     root
         The folder (created if missing). An interrupted compaction found there is completed.
+    write
+        Open it to write (the default): take the folder's lock, tidy up after a crash, set damaged
+        parts aside. ``write=False`` only reads what is there (no lock, nothing changed).
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, write: bool = True) -> None:
         self.root = Path(root)
         self.results = self.root / "results"
         self.manifest_path = self.root / "manifest.json"
+        self.quarantined: list[dict[str, str]] = []
+        self.lock: FolderLock | None = None
+        if not write:
+            return
         if self.root.exists() and not self.root.is_dir():
-            raise SweepError(f"sweep output {self.root} exists and is not a folder")
-        self.results.mkdir(parents=True, exist_ok=True)
-        self._recover()
+            raise output_error(self.root, NotADirectoryError(20, "a file is in the way, not a folder"),
+                               doing="write results into")
+        try:
+            self.results.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise output_error(self.results, err, doing="create") from err
+        self.lock = FolderLock(self.root)
+        try:
+            self._recover()
+            self.quarantined = self._set_aside_damaged()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def close(self) -> None:
+        """Release the folder for other writers (also done by the OS if this process dies)."""
+        if self.lock is not None:
+            self.lock.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -------------------------------------------------------------------------- files --
     def parts(self) -> list[Path]:
@@ -70,14 +113,26 @@ class ResultStore:
         return max(numbers, default=0) + 1
 
     def _recover(self) -> None:
-        for leftover in self.results.glob(".tmp-*"):
-            leftover.unlink(missing_ok=True)
-        staging = self.root / ".compact"
-        plan_file = staging / "plan.json"
-        if plan_file.exists():
-            self._finish_compaction(json.loads(plan_file.read_text()))
-        if staging.exists():
-            shutil.rmtree(staging)
+        try:
+            for leftover in [*self.results.glob(".tmp-*"), *self.root.glob(".*.tmp")]:
+                leftover.unlink(missing_ok=True)  # safe: this process holds the lock
+            staging = self.root / ".compact"
+            plan_file = staging / "plan.json"
+            if plan_file.exists():
+                self._finish_compaction(json.loads(plan_file.read_text()))
+            if staging.exists():
+                shutil.rmtree(staging)
+        except OSError as err:
+            raise output_error(self.root, err, doing="tidy") from err
+
+    def _set_aside_damaged(self) -> list[dict[str, str]]:
+        """Move part files that do not read back to ``quarantine/``; describe each moved one."""
+        moved = []
+        for part in self.parts():
+            reason = check_part(part)
+            if reason is not None:
+                moved.append(quarantine(self.root, part, reason))
+        return moved
 
     # -------------------------------------------------------------------------- manifest --
     def read_manifest(self) -> dict[str, Any] | None:
@@ -90,10 +145,11 @@ class ResultStore:
                              "remove it to start this sweep afresh") from err
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        _atomic_write(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+        text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+        write_durable(self.manifest_path, lambda path: path.write_text(text))
 
     def write_scenario(self, text: str) -> None:
-        _atomic_write(self.root / "scenario.yaml", text)
+        write_durable(self.root / "scenario.yaml", lambda path: path.write_text(text, encoding="utf-8"))
 
     # -------------------------------------------------------------------------- reading --
     def finished(self, *, include_failed: bool = True) -> set[str]:
@@ -135,11 +191,9 @@ class ResultStore:
                            max_flush_s=max_flush_s)
 
     def write_part(self, table: pa.Table) -> Path:
+        """Add ``table`` as a new part file, durably (an OutputError leaves the dataset as it was)."""
         target = self.results / _PART.format(self._next_number())
-        temporary = self.results / f".tmp-{target.name}"
-        pq.write_table(table, temporary)
-        os.replace(temporary, target)
-        return target
+        return write_durable(target, lambda path: pq.write_table(table, path, write_page_checksum=True))
 
     # -------------------------------------------------------------------------- compaction --
     def compact(self, *, file_size: str = "256MB", memory_limit: str = "512MB") -> list[Path]:
@@ -147,13 +201,30 @@ class ResultStore:
 
         Uses DuckDB so the sort runs out of core within ``memory_limit``. Crash-safe: the new files
         are staged with a plan; a store opened after a crash finishes or drops the compaction.
-        """
-        import duckdb
 
+        Raises
+        ------
+        OutputError
+            The new files cannot be written (a full disk); the dataset is left as it was.
+        """
         parts = self.parts()
         if not parts:
             return parts
         staging = self.root / ".compact"
+        try:
+            self._compact_into(staging, parts, file_size=file_size, memory_limit=memory_limit)
+        except Exception as err:  # an OSError, or DuckDB's IOException on a full disk
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(err, OSError):
+                raise output_error(self.root, err, doing="compact") from err
+            if type(err).__module__.startswith("duckdb"):
+                raise OutputError(f"cannot compact {self.root}: {describe_error(err)}") from err
+            raise
+        return self.parts()
+
+    def _compact_into(self, staging: Path, parts: list[Path], *, file_size: str, memory_limit: str) -> None:
+        import duckdb
+
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir()
@@ -175,7 +246,6 @@ class ResultStore:
         _atomic_write(staging / "plan.json", json.dumps(plan))
         self._finish_compaction(plan)
         shutil.rmtree(staging, ignore_errors=True)
-        return self.parts()
 
     def _finish_compaction(self, plan: dict[str, Any]) -> None:
         for source, target in plan["new"]:
@@ -211,7 +281,7 @@ class BatchWriter:
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             for key in row:
-                if key.startswith(KPI_PREFIX) and key not in self.kpis:
+                if key.startswith((KPI_PREFIX, CASCADE_PREFIX)) and key not in self.kpis:
                     self.kpis.append(key)
             self._rows.append(row)
         now = time.monotonic()
@@ -220,6 +290,7 @@ class BatchWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered rows as one part; on an OutputError they stay buffered (unsaved)."""
         self._last = time.monotonic()
         if not self._rows:
             return
@@ -227,6 +298,11 @@ class BatchWriter:
         self.store.write_part(table)
         self.written += len(self._rows)
         self._rows = []
+
+    @property
+    def unsaved(self) -> int:
+        """Finished rows not yet in a part file."""
+        return len(self._rows)
 
 
 def _natural(name: str) -> tuple[int, str]:

@@ -14,23 +14,32 @@ import json
 import math
 import time
 from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel
 
-from twinworld.errors import SweepError
+from twinworld.errors import OutputError, SweepError
 from twinworld.experiments.design import Design, make_design, run_seed
-from twinworld.experiments.executors import (Chunk, Executor, ExecutorOptions, Outcome, Point,
-                                             SlurmOptions, make_executor, pack_scenario)
+from twinworld.experiments.executors import (
+    Chunk,
+    Executor,
+    ExecutorOptions,
+    Outcome,
+    Point,
+    SlurmOptions,
+    make_executor,
+    pack_scenario,
+)
 from twinworld.experiments.progress import SweepProgress
 from twinworld.experiments.store import MANIFEST_VERSION, BatchWriter, ResultStore
 from twinworld.params import Dist
-from twinworld.results import (KpiDefinition, definitions_to_manifest, failed_row, kpi_definitions)
+from twinworld.results import KpiDefinition, definitions_to_manifest, failed_row, kpi_definitions
 
 __all__ = ["sweep", "SweepOptions", "SweepRun", "ExecutorOptions", "SlurmOptions"]
 
@@ -83,6 +92,9 @@ class SweepRun:
         Wall time of this call's runs.
     complete
         Every run of the design is in the folder.
+    notes
+        What the user should know: damaged files set aside (and recomputed), a compaction that
+        could not be written.
     """
 
     folder: Path
@@ -91,13 +103,14 @@ class SweepRun:
     failed: int
     wall_s: float
     complete: bool
+    notes: tuple[str, ...] = ()
 
     def table(self) -> pd.DataFrame:
         """Every run as one row (``run_id`` order): base columns, ``param.*``, ``kpi.*``.
 
         For a sweep too large for memory, query ``folder/results/*.parquet`` with DuckDB instead.
         """
-        return ResultStore(self.folder).load()
+        return ResultStore(self.folder, write=False).load()
 
     def results(self) -> Any:
         """The runs with their KPI definitions, ready for :func:`twinworld.rank`."""
@@ -148,36 +161,41 @@ def sweep(scenario_or_path: Any, out: str | Path, options: SweepOptions | None =
     plan = make_design(scenario, kind=options.design, scenarios=options.scenarios,
                        replications=options.replications, levels=options.levels,
                        design_csv=options.design_csv, strategies=options.strategies)
-    store = ResultStore(out)
-    definitions = kpi_definitions(scenario)
-    manifest, was_complete = _start_manifest(store, scenario, plan, definitions)
-    if executor.kind == "slurm":
-        slurm = executor.slurm or SlurmOptions()
-        executor = dataclasses.replace(executor, slurm=dataclasses.replace(
-            slurm, log_directory=slurm.log_directory or str(store.root.resolve() / "slurm-logs")))
-    with make_executor(executor) as engine:
-        driver = _Driver(scenario, plan, store, engine, definitions,
-                         max_retries=settings.max_retries if options.max_retries is None else int(options.max_retries),
-                         chunk_size=options.chunk_size or settings.chunk_size,
-                         finished=store.finished(include_failed=not options.retry_failed))
-        driver.start()  # workers start before the progress bar's thread does
-        with SweepProgress(total=plan.total_runs, already=driver.already, enabled=options.progress,
-                           label=f"{_short(scenario.name)} ({engine.name})") as bar:
-            driver.run(bar)
-    return _finish(store, manifest, driver, was_complete)
+    with ResultStore(out) as store:  # one writer at a time: a second sweep here is refused
+        definitions = kpi_definitions(scenario)
+        manifest, was_complete = _start_manifest(store, scenario, plan, definitions)
+        if executor.kind == "slurm":
+            slurm = executor.slurm or SlurmOptions()
+            executor = dataclasses.replace(executor, slurm=dataclasses.replace(
+                slurm, log_directory=slurm.log_directory or str(store.root.resolve() / "slurm-logs")))
+        with make_executor(executor) as engine:
+            driver = _Driver(scenario, plan, store, engine, definitions,
+                             max_retries=settings.max_retries if options.max_retries is None else int(options.max_retries),
+                             chunk_size=options.chunk_size or settings.chunk_size,
+                             finished=store.finished(include_failed=not options.retry_failed))
+            driver.start()  # workers start before the progress bar's thread does
+            with SweepProgress(total=plan.total_runs, already=driver.already, enabled=options.progress,
+                               label=f"{_short(scenario.name)} ({engine.name})") as bar:
+                driver.run(bar)
+        return _finish(store, manifest, driver, was_complete)
 
 
 def _finish(store: ResultStore, manifest: dict[str, Any], driver: "_Driver", was_complete: bool) -> SweepRun:
     """Compact a completed dataset, record the outcome in the manifest, count the rows."""
     complete = driver.remaining == 0
-    if complete and (driver.writer.written or not was_complete):
-        store.compact()
+    notes = [f"set aside damaged file {q['file']} ({q['reason']}); its runs were computed again"
+             for q in store.quarantined]
+    if complete and (driver.writer.written or not was_complete or store.quarantined):
+        try:
+            store.compact()
+        except OutputError as err:  # every run is saved; only the tidy-up failed
+            notes.append(f"{err}; the results are complete but left in {len(store.parts())} files")
     manifest.update(complete=complete, updated=_now(), runs=driver.plan.total_runs,
                     executor=driver.engine.name)
     store.write_manifest(manifest)
     rows, failed = store.counts()
     return SweepRun(folder=store.root, runs=rows, computed=driver.computed, failed=failed,
-                    wall_s=driver.wall_s, complete=complete)
+                    wall_s=driver.wall_s, complete=complete, notes=tuple(notes))
 
 
 def _load(source: Any, registry: Any) -> Any:
@@ -237,6 +255,7 @@ def _start_manifest(store: ResultStore, scenario: Any, plan: Design,
         "parameters": list(plan.parameters), "kpis": definitions_to_manifest(definitions),
         "ranking": scenario.ranking.model_dump(mode="json"), "seed": plan.seed,
         "created": (old or {}).get("created", _now()), "complete": False,
+        "quarantined": list((old or {}).get("quarantined", [])) + store.quarantined,
     }
     store.write_manifest(manifest)
     store.write_scenario(_scenario_text(scenario))
@@ -275,8 +294,9 @@ def _scenario_text(scenario: Any) -> str:
 
         text = Path(scenario.source).read_text(encoding="utf-8")
         try:
-            same = scenario_digest(load_scenario(scenario.source, registry=scenario.registry)) == \
-                scenario_digest(scenario)
+            again = load_scenario(scenario.source, registry=scenario.registry,
+                                  **getattr(scenario, "_load_options", {}))
+            same = scenario_digest(again) == scenario_digest(scenario)
         except Exception:  # the file changed since it was loaded, or no longer loads
             same = False
         if same:
@@ -290,7 +310,7 @@ def _short(name: str, width: int = 24) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # -------------------------------------------------------------------------------- driver --
@@ -350,9 +370,32 @@ class _Driver:
                     self._in_flight -= 1
                     self._receive(outcome)
                 bar.refresh()
-        finally:
+        except OutputError as err:  # a part could not be written: stop, keep what is saved
+            self._stop(started, quiet=True)
+            raise self._not_saved(err) from err
+        except BaseException:
+            self._stop(started, quiet=True)
+            raise
+        self._stop(started, quiet=False)
+
+    def _stop(self, started: float, *, quiet: bool) -> None:
+        """Save the last rows (``quiet``: a save error is already being reported); the executor's
+        own context manager stops the workers."""
+        try:
             self.writer.flush()
+        except OutputError as err:
+            if not quiet:
+                raise self._not_saved(err) from err
+        finally:
             self.wall_s = time.perf_counter() - started
+
+    def _not_saved(self, err: OutputError) -> OutputError:
+        """The write error, with what is safe and what will be computed again on resume."""
+        saved = self.already + self.writer.written
+        lost = self.writer.unsaved
+        return OutputError(f"{err}; {saved:,} finished run(s) are saved in {self.writer.store.root}, "
+                           f"{lost:,} computed run(s) could not be saved and will be computed again "
+                           "when the sweep is run again into it")
 
     def _fill(self, source: Iterator[Point], exhausted: bool) -> bool:
         slots = self.engine.slots()

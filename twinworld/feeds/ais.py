@@ -13,7 +13,7 @@ without the columns it needs) raises :class:`~twinworld.errors.FeedError`.
 Examples
 --------
 >>> from twinworld.feeds.ais import read_ais, port_calls
->>> data = read_ais("data/ais/kestrel_bay.csv")                      # doctest: +SKIP
+>>> data = read_ais("scenarios/data/ais/kestrel_bay.csv")                      # doctest: +SKIP
 >>> calls = port_calls(data.positions, KESTREL_BAY_POLYGON)         # doctest: +SKIP
 """
 
@@ -29,6 +29,8 @@ import pandas as pd
 from scipy import stats
 
 from twinworld.errors import FeedError
+from twinworld.feeds.safe_files import check_file
+from twinworld.limits import MAX_AIS_FILE_BYTES
 
 __all__ = ["CSV_COLUMNS", "POSITION_COLUMNS", "AISData", "read_ais", "read_ais_csv", "read_ais_nmea",
            "points_in_polygon", "port_calls", "arrival_statistics", "fit_renewal"]
@@ -112,9 +114,7 @@ def read_ais_csv(path: str | Path) -> AISData:
     FeedError
         The file is missing or its header lacks MMSI, BaseDateTime, LAT, LON or SOG.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FeedError(f"AIS file {str(path)!r} not found")
+    path = check_file(path, max_bytes=MAX_AIS_FILE_BYTES, what="AIS file")
     rows, lines, bad = [], [], []
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle)
@@ -259,9 +259,7 @@ def read_ais_nmea(path: str | Path) -> AISData:
     """
     from pyais import FileReaderStream
 
-    path = Path(path)
-    if not path.is_file():
-        raise FeedError(f"AIS file {str(path)!r} not found")
+    path = check_file(path, max_bytes=MAX_AIS_FILE_BYTES, what="AIS file")
     blank, short, numbers = _scan_lines(path)
     gate = _LineGate(numbers)
     positions: list[dict[str, Any]] = []

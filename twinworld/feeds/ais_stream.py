@@ -14,9 +14,10 @@ import itertools
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from twinworld.feeds.ais import _LineGate, _take_message
 
@@ -102,12 +103,12 @@ class AISStreamReader:
                     self._read(sock)
             except OSError as err:
                 self._failed(f"AIS feed {self.host}:{self.port}: {err}")
-            except Exception as err:  # noqa: BLE001 - a bug must not end the feed silently
+            except Exception as err:
                 self._failed(f"AIS reader: {type(err).__name__}: {err}")
             self.connected = False
             try:
                 self._flush()
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 self._failed(f"AIS reader: {type(err).__name__}: {err}")
             if self._stop.wait(pause):
                 return
@@ -118,7 +119,7 @@ class AISStreamReader:
         while not self._stop.is_set():
             try:
                 chunk = sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 self._flush()
                 continue
             if not chunk:
@@ -126,13 +127,13 @@ class AISStreamReader:
             lines = (partial + chunk).split(b"\n")
             partial = lines.pop()
             if len(partial) > MAX_LINE_BYTES:
-                short.append((partial[:80].decode("ascii", "replace") + "...", datetime.now(timezone.utc)))
+                short.append((partial[:80].decode("ascii", "replace") + "...", datetime.now(UTC)))
                 partial = b""
             for line in lines:
                 self.lines += 1
                 if len(line.strip()) <= 10:
                     if line.strip():
-                        short.append((line.decode("ascii", "replace").strip(), datetime.now(timezone.utc)))
+                        short.append((line.decode("ascii", "replace").strip(), datetime.now(UTC)))
                     continue
                 processed = gate.process(line + b"\n")
                 if gate.current in gate.fragments:
@@ -146,13 +147,13 @@ class AISStreamReader:
         self._fragment_seen.clear()
         short: list[tuple[str, datetime]] = []
         for message in IterMessages(self._lines(sock, gate, short)):
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             items = self._bad_items(gate, short, now)
             if message.frag_cnt > 1:
                 gate.used(message.frag_cnt, message.seq_id)
             items.append(self._decode(message, gate.current_raw, now))
             self._hand_on(items)
-        self._hand_on(self._bad_items(gate, short, datetime.now(timezone.utc)) + self._orphans(0.0))
+        self._hand_on(self._bad_items(gate, short, datetime.now(UTC)) + self._orphans(0.0))
         self._flush()
 
     def _orphans(self, older_than_s: float) -> list[AISItem]:
@@ -161,7 +162,7 @@ class AISStreamReader:
         if gate is None:
             return []
         stale = [n for n in gate.fragments if now - self._fragment_seen.get(n, now) >= older_than_s]
-        stamp = datetime.now(timezone.utc)
+        stamp = datetime.now(UTC)
         items = [AISItem(gate.fragments.pop(n)[1], stamp, reason="incomplete multi-part message: the other "
                                                                   "fragment(s) never arrived") for n in stale]
         self._fragment_seen = {n: t for n, t in self._fragment_seen.items() if n in gate.fragments}
@@ -192,7 +193,7 @@ class AISStreamReader:
     def _decode(self, message: Any, raw: str, now: datetime) -> AISItem:
         try:
             decoded = message.decode().asdict()
-        except Exception as err:  # noqa: BLE001 - pyais raises many kinds on a corrupt payload
+        except Exception as err:
             self.bad += 1
             return AISItem(raw, now, reason=f"undecodable payload: {type(err).__name__}: {err}")
         if decoded.get("msg_type") in (5, 24) and decoded.get("shipname"):

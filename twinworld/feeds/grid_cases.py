@@ -19,15 +19,18 @@ import json
 import logging
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from twinworld.errors import FeedError, name_list
+from twinworld.feeds.safe_files import check_file, describe_error
+from twinworld.limits import MAX_GRID_CASE_BYTES
 
-__all__ = ["GridCase", "BUNDLED_CASES", "load_grid_case", "pandapower_net", "case_key",
+__all__ = ["GridCase", "BUNDLED_CASES", "CASE_FILE_SUFFIXES", "load_grid_case", "pandapower_net", "case_key",
            "grid_case_from_net", "read_matpower_m"]
 
 #: Networks shipped inside pandapower, by the name a scenario writes.
@@ -43,7 +46,9 @@ BUNDLED_CASES: dict[str, str] = {
     "cigre_lv": "create_cigre_network_lv",
 }
 
-_FILE_KINDS = (".m", ".mat", ".json")
+#: Suffixes of the case files read (MATPOWER and pandapower JSON).
+CASE_FILE_SUFFIXES = (".m", ".mat", ".json")
+_FILE_KINDS = CASE_FILE_SUFFIXES
 _BRANCH_PREFIX = {"line": "L", "trafo": "T", "impedance": "Z"}
 
 
@@ -119,7 +124,7 @@ def _pandapower() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pandapower
-            import pandapower.networks  # noqa: F401
+            import pandapower.networks
     except ImportError as err:
         raise FeedError("grid cases are read with pandapower, which is not installed: "
                         "pip install 'twinworld[grid]'") from err
@@ -133,9 +138,7 @@ def _is_file(source: str | Path) -> bool:
 def case_key(source: str | Path) -> str:
     """Content key of a case: pandapower's version for a bundled case, the file's hash otherwise."""
     if _is_file(source):
-        path = Path(source)
-        if not path.is_file():
-            raise FeedError(f"grid case file {str(path)!r} not found")
+        path = check_file(source, max_bytes=MAX_GRID_CASE_BYTES, what="grid case file")
         return "grid:file:" + hashlib.sha256(path.read_bytes()).hexdigest()
     name = str(source)
     if name not in BUNDLED_CASES:
@@ -164,9 +167,7 @@ def pandapower_net(source: str | Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return getattr(pp.networks, BUNDLED_CASES[name])()
-    path = Path(source)
-    if not path.is_file():
-        raise FeedError(f"grid case file {str(path)!r} not found")
+    path = check_file(source, max_bytes=MAX_GRID_CASE_BYTES, what="grid case file")
     suffix = path.suffix.lower()
     try:
         with warnings.catch_warnings():
@@ -174,8 +175,7 @@ def pandapower_net(source: str | Path) -> Any:
             if suffix == ".json":
                 net = pp.from_json(str(path))
             else:
-                from pandapower.converter.matpower.from_mpc import (_change_ppc_TAP_value,
-                                                                     from_mpc)
+                from pandapower.converter.matpower.from_mpc import _change_ppc_TAP_value, from_mpc
                 from pandapower.converter.pypower.from_ppc import from_ppc
                 if suffix == ".mat":
                     net = from_mpc(str(path))
@@ -188,7 +188,7 @@ def pandapower_net(source: str | Path) -> Any:
     except Exception as err:  # pandapower and scipy raise many kinds on bad files
         raise FeedError(f"grid case file {path.name!r} could not be read as "
                         f"{'pandapower JSON' if suffix == '.json' else 'a MATPOWER case'}: "
-                        f"{type(err).__name__}: {err}") from err
+                        f"{describe_error(err)}") from err
     if not hasattr(net, "bus") or not hasattr(net, "line"):
         raise FeedError(f"grid case file {path.name!r} holds no pandapower network")
     return net
@@ -224,7 +224,7 @@ def read_matpower_m(path: str | Path) -> dict[str, Any]:
             ppc[key] = np.array([[float(v) for v in r] for r in rows], dtype=float)
         except ValueError as err:
             if key in ("bus", "gen", "branch"):
-                raise FeedError(f"{path.name}: mpc.{key} is not a numeric matrix ({err})") from None
+                raise FeedError(f"{path.name}: mpc.{key} is not a numeric matrix ({describe_error(err)})") from None
     missing = [k for k in ("baseMVA", "bus", "gen", "branch") if k not in ppc]
     if missing:
         raise FeedError(f"{path.name}: not a MATPOWER case: missing {', '.join('mpc.' + k for k in missing)}")
@@ -269,7 +269,7 @@ def grid_case_from_net(net: Any, *, name: str, key: str) -> GridCase:
             ppc, _ = _pd2ppc(net)
     except Exception as err:
         raise FeedError(f"grid {name!r} could not be converted for a DC flow: "
-                        f"{type(err).__name__}: {err}") from err
+                        f"{describe_error(err)}") from err
     bus, branch, gen = ppc["bus"], ppc["branch"], ppc["gen"]
     base_mva = float(ppc["baseMVA"])
     lookups = net._pd2ppc_lookups

@@ -23,9 +23,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -34,7 +35,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from twinworld.errors import FeedError
 
-__all__ = ["Broker", "Delivery", "Subscriber", "publish_json", "connect_publisher"]
+__all__ = ["Broker", "Delivery", "Subscriber", "publish_json", "connect_publisher", "CensusReading",
+           "parse_census"]
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +191,8 @@ class Subscriber:
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
             self.health_.received += 1
-            self._queue.put((message, self._generation, datetime.now(timezone.utc)))
-        except Exception as err:  # noqa: BLE001 - never let the network thread die
+            self._queue.put((message, self._generation, datetime.now(UTC)))
+        except Exception as err:
             self._error(f"could not queue a message: {err!r}")
 
     def _error(self, text: str) -> None:
@@ -237,7 +239,7 @@ class Subscriber:
                 self.handle(deliveries)
                 self.health_.handled += len(items)
                 items, pause = [], 0.1
-            except Exception as err:  # noqa: BLE001 - keep the batch, say why, try again
+            except Exception as err:
                 self._error(f"handling a batch of {len(items)} failed: {type(err).__name__}: {err}")
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
@@ -295,12 +297,52 @@ def connect_publisher(broker: Broker, *, client_id: str = "", timeout_s: float =
     return client
 
 
-def publish_json(broker: Broker, topic: str, payload: Any, *, retain: bool = False, timeout_s: float = 10.0) -> None:
+def publish_json(host: str, port: int, topic: str, payload: Any, *, retain: bool = False,
+                 timeout_s: float = 10.0) -> None:
     """Publish one message (JSON, or bytes as they are) and wait until the broker has it (QoS 1)."""
-    client = connect_publisher(broker, timeout_s=timeout_s)
+    client = connect_publisher(Broker(host, port), timeout_s=timeout_s)
     try:
         data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
         client.publish(topic, data, qos=1, retain=retain).wait_for_publish(timeout_s)
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+# -------------------------------------------------------------- the hospital census topic --
+@dataclass(frozen=True)
+class CensusReading:
+    """One hospital's census from the hospital-only twin's topic ``<prefix>/census/<hospital>``."""
+
+    hospital: str
+    ward_occupied: int
+    icu_occupied: int
+    received_s: float
+
+
+def parse_census(topic: str, payload: bytes, *, prefix: str, hospitals: set[str]) -> CensusReading:
+    """Read one ``<prefix>/census/<hospital>`` message, or raise ValueError saying what is wrong.
+
+    The live twin now takes a hospital's census on ``<prefix>/<system>/state/<hospital>`` (see
+    docs/twin.md); this reader of the earlier topic stays for the dashboard's live view.
+    """
+    if not topic.startswith(f"{prefix}/census/"):
+        raise ValueError(f"unexpected topic {topic!r}")
+    hospital = topic.rsplit("/", 1)[-1]
+    if hospital not in hospitals:
+        raise ValueError(f"unknown hospital {hospital!r} (known: {', '.join(sorted(hospitals))})")
+    if len(payload) > 64 * 1024:
+        raise ValueError(f"payload of {len(payload):,} bytes; at most 65,536")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise ValueError(f"not JSON: {str(err)[:120]}") from err
+    if not isinstance(data, dict):
+        raise ValueError("payload must be a JSON object")
+    counts = {}
+    for key in ("ward_occupied", "icu_occupied"):
+        value = data.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{key} must be a whole number >= 0, got {value!r}")
+        counts[key] = value
+    return CensusReading(hospital, counts["ward_occupied"], counts["icu_occupied"], time.time())

@@ -33,6 +33,8 @@ from typing import Any
 import pandas as pd
 
 from twinworld.errors import FeedError
+from twinworld.feeds.safe_files import check_file, describe_error
+from twinworld.limits import MAX_OSM_FILE_BYTES
 
 __all__ = ["HighwayClass", "HIGHWAY_DEFAULTS", "DRIVABLE", "JAM_DENSITY_VEH_KM_LANE",
            "helsinki_pbf_path", "read_helsinki", "read_pbf", "read_osm_file", "graph_to_tables",
@@ -97,16 +99,14 @@ def read_pbf(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Nodes and links of the drive network in an ``.osm.pbf`` file (read with pyrosm)."""
     import pyrosm
 
-    path = Path(path)
-    if not path.is_file():
-        raise FeedError(f"OSM file {path} not found")
+    path = check_file(path, max_bytes=MAX_OSM_FILE_BYTES, what="OSM file")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             osm = pyrosm.OSM(str(path))
             found = osm.get_network(network_type="driving", nodes=True)
         except Exception as err:  # pyrosm raises plain exceptions on corrupt files
-            raise FeedError(f"could not read OSM file {path}: {err}") from err
+            raise FeedError(f"could not read OSM file {path.name!r}: {describe_error(err)}") from err
         if found is None or found[1] is None or len(found[1]) == 0:
             raise FeedError(f"OSM file {path} has no drivable roads "
                             f"(valid: ways tagged highway={'|'.join(sorted(DRIVABLE))})")
@@ -120,9 +120,7 @@ def read_osm_file(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Nodes and links of the drive network in an ``.osm``, ``.osm.bz2`` or ``.graphml`` file."""
     import osmnx as ox
 
-    path = Path(path)
-    if not path.is_file():
-        raise FeedError(f"OSM file {path} not found")
+    path = check_file(path, max_bytes=MAX_OSM_FILE_BYTES, what="OSM file")
     name = path.name.lower()
     try:
         if name.endswith(".graphml"):
@@ -137,10 +135,10 @@ def read_osm_file(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     except FeedError:
         raise
     except Exception as err:  # osmnx raises many kinds on bad files
-        message = str(err) or type(err).__name__
+        message = describe_error(err)
         if "no" in message.lower() and ("node" in message.lower() or "graph" in message.lower()):
-            raise FeedError(f"OSM file {path} has no drivable roads ({message})") from err
-        raise FeedError(f"could not read OSM file {path}: {message}") from err
+            raise FeedError(f"OSM file {path.name!r} has no drivable roads ({message})") from err
+        raise FeedError(f"could not read OSM file {path.name!r}: {message}") from err
     return graph_to_tables(graph, source=str(path))
 
 

@@ -19,8 +19,10 @@ The elements of each system are computed once per load (a grid's buses come from
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from twinworld.coupling import FEED_KINDS
 from twinworld.errors import Problem, name_list
 from twinworld.systems.base import SYSTEM, element_refs, target_element, target_system
 
@@ -29,10 +31,7 @@ if TYPE_CHECKING:
     from twinworld.scenario.registry import Registry
     from twinworld.systems.base import SystemPlugin
 
-__all__ = ["check_contract", "system_elements", "valid_names", "QUANTITY_KINDS"]
-
-#: Coupling kinds that act on a quantity (minutes, units) rather than on a level.
-QUANTITY_KINDS: tuple[str, ...] = ()
+__all__ = ["check_contract", "system_elements", "valid_names"]
 
 _SHOWN = 12   # names listed in a "valid:" hint before it says how many more there are
 
@@ -158,6 +157,14 @@ def _provider_problems(coupling: Any, scenario: Scenario, registry: Registry,
         return [Problem(f"provider {key!r} names no system of this scenario", path,
                         valid=", ".join(scenario.systems))]
     plugin = registry.get(scenario.systems[system].kind)
+    family = plugin.family_for(rest)
+    if family is not None:
+        if coupling.kind not in FEED_KINDS or coupling.kind not in family.kinds:
+            return [Problem(f"{key!r} names every key of {system}.{family.pattern}; only a "
+                            f"{' or '.join(k for k in family.kinds if k in FEED_KINDS) or 'quantity'} "
+                            f"coupling can take them all", path,
+                            valid=f"one key, e.g. {system}.{family.pattern}")]
+        return []
     found = plugin.service_for(rest, elements[system])
     if found is None:
         return [Problem(f"{key!r} is not a service that {system!r} ({plugin.kind}) publishes", path,
@@ -168,7 +175,7 @@ def _provider_problems(coupling: Any, scenario: Scenario, registry: Registry,
         return [Problem(f"{key!r} ({service.meaning}) cannot drive a {coupling.kind!r} coupling; it drives "
                         f"{', '.join(service.kinds) or 'none'}", path,
                         valid=", ".join(drivers) or f"(no service of {system!r} drives {coupling.kind})")]
-    if not service.is_level and coupling.kind not in QUANTITY_KINDS:
+    if not service.is_level and coupling.kind not in FEED_KINDS:
         return [Problem(f"a {coupling.kind} coupling reads a service level (0..1); {key!r} is a quantity "
                         f"in {service.unit}", path,
                         valid=_service_hint(plugin, system, elements[system], rest, levels_only=True))]

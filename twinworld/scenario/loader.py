@@ -8,60 +8,47 @@ and what would be valid. File references inside a scenario are read here (throug
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from twinworld.errors import Problem, ScenarioError, TwinworldError
 from twinworld.scenario.contract import check_contract
+from twinworld.scenario.files import ScenarioFiles
 from twinworld.scenario.model import Scenario
+from twinworld.scenario.places import link_places
 from twinworld.scenario.registry import Registry, default_registry
+from twinworld.scenario.safe_yaml import load_yaml, read_scenario_text, scan_yaml
+from twinworld.scenario.workload import work_problems
 
 __all__ = ["load_scenario", "ScenarioFiles", "apply_overrides", "read_yaml"]
 
 _Loc = tuple[Any, ...]
 
 
-class ScenarioFiles:
-    """Resolves file references of a scenario, refusing any that leave its data folder.
-
-    Parameters
-    ----------
-    root
-        The folder references must stay inside (the scenario's ``data_dir``, resolved).
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def resolve(self, reference: str, *, path: str = "") -> Path:
-        candidate = (self.root / reference).resolve()
-        if not candidate.is_relative_to(self.root):
-            raise ScenarioError.single(
-                f"file reference {reference!r} leaves the scenario's data folder {_shown(self.root)}",
-                path=path, valid="a path inside data_dir")
-        if not candidate.exists():
-            raise ScenarioError.single(f"file {reference!r} not found (looked in {_shown(self.root)})",
-                                       path=path, valid="an existing file inside data_dir")
-        return candidate
-
-
-def _shown(folder: Path) -> str:
-    """A folder as a user would write it: relative to the working directory when inside it."""
-    try:
-        return str(folder.relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
-        return str(folder)
-
-
 # ----------------------------------------------------------------------------------- YAML --
 class _Node:
-    """Line/column index of a YAML document: maps a field path to where it was written."""
+    """Line/column index of a YAML document: maps a field path to where it was written.
 
-    def __init__(self, node: yaml.Node | None) -> None:
-        self.node = node
+    The node tree is composed only when a position is first asked for (that is, on an error).
+    """
+
+    def __init__(self, node: yaml.Node | None = None, *, text: str | None = None) -> None:
+        self._node = node
+        self._text = text
+
+    @property
+    def node(self) -> yaml.Node | None:
+        if self._node is None and self._text is not None:
+            try:
+                self._node = yaml.compose(self._text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except yaml.YAMLError:
+                pass
+            self._text = None
+        return self._node
 
     def find(self, loc: Iterable[Any], *, key: bool = False) -> tuple[int | None, int | None]:
         node = self.node
@@ -85,49 +72,18 @@ class _Node:
         return target.start_mark.line + 1, target.start_mark.column + 1
 
 
-def _duplicate_keys(node: yaml.Node | None, path: str = "") -> list[Problem]:
-    problems: list[Problem] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, yaml.Node] = {}
-        for key, value in node.value:
-            name = str(key.value)
-            child = f"{path}.{name}" if path else name
-            if name in seen:
-                problems.append(Problem(
-                    f"key {name!r} appears twice (first at line {seen[name].start_mark.line + 1})",
-                    child, key.start_mark.line + 1, key.start_mark.column + 1, "each key once"))
-            seen[name] = key
-            problems += _duplicate_keys(value, child)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            problems += _duplicate_keys(item, f"{path}.{i}")
-    return problems
-
-
 def read_yaml(text: str, file: str | Path | None) -> tuple[Any, _Node]:
-    """Parse YAML safely, returning the data and a position index; syntax errors become ScenarioError."""
+    """Parse YAML safely within the work limits, returning the data and a position index.
+
+    Size, nesting depth, alias expansion and repeated keys are checked before anything is built
+    (:mod:`twinworld.scenario.safe_yaml`); syntax errors become a :class:`ScenarioError`.
+    """
     if not text.strip():
         raise ScenarioError.single(
             "the file is empty; a scenario needs at least: twinworld: 1, name, horizon, systems",
             file=file, line=1, column=1)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        message = f"YAML syntax error: {err.problem or err.context}"
-        if err.context and err.problem:
-            message += f" ({err.context})"
-        raise ScenarioError.single(message, file=file,
-                                   line=mark.line + 1 if mark else None,
-                                   column=mark.column + 1 if mark else None,
-                                   valid="YAML mappings like `key: value`, indented with spaces") from None
-    except yaml.YAMLError as err:
-        raise ScenarioError.single(f"YAML error: {err}", file=file) from None
-    duplicates = _duplicate_keys(node)
-    if duplicates:
-        raise ScenarioError(duplicates, file)
-    return data, _Node(node)
+    scan_yaml(text, file)
+    return load_yaml(text, file), _Node(text=text)
 
 
 # ----------------------------------------------------------------------- error messages --
@@ -221,6 +177,9 @@ def _problem_from(error: Mapping[str, Any], data: Any, index: _Node, registry: R
         valid = str(error.get("ctx", {}).get("expected", ""))
         message = f"got {error.get('input')!r}"
         line, column = index.find(loc)
+    elif kind == "finite_number":
+        message = f"must be a finite number; got {error.get('input')!r}"
+        line, column = index.find(loc)
     elif kind in _BOUNDS:
         ctx = error.get("ctx") or {}
         bound = next(iter(ctx.values()), "")
@@ -257,26 +216,44 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
         if not sep or not key:
             raise ScenarioError.single(f"override {item!r} is not PATH=VALUE",
                                        valid="e.g. sweep.scenarios=100")
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _override_value(key, raw)
         target: Any = data
         parts = key.split(".")
         for part in parts[:-1]:
             if isinstance(target, list) and part.isdigit() and int(part) < len(target):
                 target = target[int(part)]
+            elif isinstance(target, list):
+                raise ScenarioError.single(f"cannot set {key!r}: no item {part!r} in a list of "
+                                           f"{len(target)}", path=key)
             elif isinstance(target, dict):
                 target = target.setdefault(part, {})
             else:
                 raise ScenarioError.single(f"cannot set {key!r}: {part!r} is not a mapping", path=key)
         last = parts[-1]
-        if isinstance(target, list) and last.isdigit():
+        if isinstance(target, list) and last.isdigit() and int(last) < len(target):
             target[int(last)] = value
-        else:
+        elif isinstance(target, dict):
             target[last] = value
+        else:
+            raise ScenarioError.single(f"cannot set {key!r}: no item {last!r} there", path=key)
     return data
 
 
+def _override_value(key: str, raw: str) -> Any:
+    """The YAML value of one ``--set PATH=VALUE``, within the same limits as a scenario file."""
+    if not raw.strip():
+        return None
+    try:
+        scan_yaml(raw, None)
+        return load_yaml(raw, None)
+    except ScenarioError as err:
+        raise ScenarioError.single(f"override {key}=...: {err.first.message}", path=key,
+                                   valid="a YAML value, e.g. 50, 3d, [1, 2] or {uniform: [1, 2]}") from None
+
+
 def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry | None = None,
-                  overrides: Iterable[str] = (), base_dir: str | Path | None = None) -> Scenario:
+                  overrides: Iterable[str] = (), base_dir: str | Path | None = None,
+                  data_roots: Iterable[str | Path] = (), allow_large: bool | None = None) -> Scenario:
     """Read, validate and prepare a scenario.
 
     Parameters
@@ -290,6 +267,12 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
     base_dir
         Folder that relative file references start from (default: the file's folder, or the
         current directory for text).
+    data_roots
+        Folders besides the scenario's own that ``data_dir`` may lie in (also from the
+        ``TWINWORLD_DATA_ROOT`` environment variable).
+    allow_large
+        Accept runs estimated above :data:`~twinworld.limits.MAX_RUN_EVENTS` events (default: the
+        ``TWINWORLD_ALLOW_LARGE`` environment variable).
 
     Raises
     ------
@@ -319,15 +302,25 @@ def load_scenario(source: str | Path | Mapping[str, Any], *, registry: Registry 
     except ValidationError as err:
         raise ScenarioError(_problems_from(err.errors(), data, index, registry), file) from None
     problems = _cross_check(scenario, registry)
+    roots = tuple(str(r) for r in data_roots)
     try:
-        scenario = _prepare(scenario, registry, base / scenario.data_dir)
+        files = ScenarioFiles.for_scenario(scenario.data_dir, scenario_dir=base, roots=roots)
+        scenario = _prepare(scenario, registry, files)
+        if scenario.sweep.design_csv is not None:
+            files.resolve(scenario.sweep.design_csv, path="sweep.design_csv", kind="design_csv")
     except ScenarioError as err:
         raise ScenarioError([_locate(p, index) for p in problems + err.problems], file) from None
-    problems += check_contract(scenario, registry)
+    # The contract's cross-checks run after the files are read: a census from a CSV must fit too.
+    scenario, linked, places = link_places(scenario, registry)
+    problems += linked + [_at_coupling(p, places) for p in check_contract(scenario, registry)]
+    if not problems:
+        problems = work_problems(scenario, registry, allow_large=allow_large)
     if problems:
         raise ScenarioError([_locate(p, index) for p in problems], file)
     scenario._source = str(file.resolve()) if file else None
     scenario._registry = registry if registry is not default_registry() else None
+    scenario._files = files
+    scenario._load_options = {"data_roots": roots, "allow_large": allow_large}
     return scenario
 
 
@@ -337,18 +330,7 @@ def scenario_source(scenario: Scenario) -> str | None:
 
 
 def _read_source(source: str | Path) -> tuple[str, Path | None]:
-    if isinstance(source, str) and "\n" in source:
-        return source, None
-    file = Path(source)
-    if not file.exists():
-        raise ScenarioError.single("file not found", file=file,
-                                   valid="a path to a scenario .yaml file, e.g. scenarios/hospital_surge.yaml")
-    if file.is_dir():
-        raise ScenarioError.single("is a folder, not a scenario file", file=file)
-    try:
-        return file.read_text(encoding="utf-8"), file
-    except UnicodeDecodeError as err:
-        raise ScenarioError.single(f"not a UTF-8 text file ({err.reason})", file=file) from None
+    return read_scenario_text(source)
 
 
 def _locate(problem: Problem, index: _Node) -> Problem:
@@ -357,6 +339,16 @@ def _locate(problem: Problem, index: _Node) -> Problem:
     loc = [int(p) if p.isdigit() else p for p in problem.path.split(".")]
     line, column = index.find(loc)
     return Problem(problem.message, problem.path, line, column, problem.valid)
+
+
+def _at_coupling(problem: Problem, places: dict[str, tuple[int, str]]) -> Problem:
+    """A road place added for a coupling that is off the network is reported at the coupling."""
+    found = places.get(problem.path)
+    if found is None:
+        return problem
+    index, facility = found
+    return Problem(f"{facility}'s location: {problem.message}", f"couplings.{index}.consumer",
+                   valid=problem.valid)
 
 
 def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
@@ -380,6 +372,8 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
     for path, kpi in named:
         if kpi is not None and kpi not in known_kpis:
             problems.append(Problem(f"unknown KPI {kpi!r}", path, valid=", ".join(known_kpis)))
+    from twinworld.scenario.levers import check_levers
+    problems += check_levers(scenario, known_kpis)
     labels = [scenario.disruption_label(i) for i in range(len(scenario.disruptions))]
     for i, label in enumerate(labels):
         if label in scenario.systems or labels.count(label) > 1 and labels.index(label) != i:
@@ -388,8 +382,7 @@ def _cross_check(scenario: Scenario, registry: Registry) -> list[Problem]:
     return problems
 
 
-def _prepare(scenario: Scenario, registry: Registry, data_root: Path) -> Scenario:
-    files = ScenarioFiles(data_root)
+def _prepare(scenario: Scenario, registry: Registry, files: ScenarioFiles) -> Scenario:
     systems = dict(scenario.systems)
     changed = False
     for name, config in scenario.systems.items():

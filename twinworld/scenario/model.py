@@ -12,13 +12,31 @@ import difflib
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import (Field, PlainSerializer, PlainValidator, PrivateAttr, SerializationInfo,
-                      SerializeAsAny, ValidationInfo, WithJsonSchema, field_validator)
+from pydantic import (
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    SerializationInfo,
+    SerializeAsAny,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
-from twinworld.params import Dist, Duration, duration, param
+from twinworld.limits import (
+    MAX_COUPLINGS,
+    MAX_DISRUPTIONS,
+    MAX_HORIZON_H,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    MAX_STRATEGIES,
+    MAX_SWEEP_SCENARIOS,
+)
+from twinworld.params import Dist, Duration, duration, fixed_duration, param
+from twinworld.scenario.levers import LeverSettings
 from twinworld.scenario.registry import Registry, default_registry
-from twinworld.systems.base import (DisruptionConfig, Frozen, StrategyConfig, SystemConfig,
-                                    target_system)
+from twinworld.systems.base import DisruptionConfig, Frozen, StrategyConfig, SystemConfig, target_system
 
 __all__ = ["Scenario", "SweepSettings", "RankingSettings", "Coupling", "Constraint",
            "registry_of"]
@@ -38,6 +56,9 @@ def _validate_system(value: Any, info: ValidationInfo) -> SystemConfig:
     kind = value.get("kind")
     if kind is None:
         raise ValueError(f"missing 'kind'; known system kinds: {', '.join(registry.kinds)}")
+    if not isinstance(kind, str):
+        raise ValueError(f"kind must be a name, not a {type(kind).__name__}; known system kinds: "
+                         f"{', '.join(registry.kinds)}")
     if kind not in registry:
         close = difflib.get_close_matches(str(kind), registry.kinds, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -152,14 +173,14 @@ class Coupling(Frozen):
 class SweepSettings(Frozen):
     """How many sampled scenarios, which design, how many replications (used by ``sweep``)."""
 
-    scenarios: int = Field(100, ge=1)
-    design: Literal["mc", "lhs", "factorial", "csv"] = "lhs"
-    replications: int = Field(1, ge=1)
+    scenarios: int = Field(100, ge=1, le=MAX_SWEEP_SCENARIOS)
+    design: Literal["mc", "lhs", "factorial", "csv", "sobol"] = "lhs"
+    replications: int = Field(1, ge=1, le=MAX_REPLICATIONS)
     levels: dict[str, list[float]] | None = Field(
         None, description="factorial design: parameter path -> the values to combine")
     design_csv: str | None = Field(None, description="csv design: a file with one column per parameter path")
-    max_retries: int = Field(2, ge=0)
-    chunk_size: int | None = Field(None, ge=1, description="runs per task; default: chosen from run time")
+    max_retries: int = Field(2, ge=0, le=100)
+    chunk_size: int | None = Field(None, ge=1, le=1_000_000, description="runs per task; default: chosen from run time")
 
 
 class Constraint(Frozen):
@@ -187,22 +208,28 @@ class Scenario(Frozen):
     twinworld: Literal[1] = Field(description="file format version")
     name: str
     description: str = ""
-    horizon: Duration = Field(description="simulated time span, e.g. 14d")
+    horizon: fixed_duration(gt=0, le=MAX_HORIZON_H) = Field(  # type: ignore[valid-type]
+        description="simulated time span, e.g. 14d")
     warmup: Duration = Field(0.0, description="simulated time before statistics start (KPIs count "
                                               "from here), e.g. 7d for steady-state studies")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     data_dir: str = Field(".", description="folder (relative to this file) that file references "
                                            "must stay inside")
-    systems: dict[str, SystemSection] = Field(min_length=1)
-    couplings: list[Coupling] = []
-    disruptions: list[Disruption] = []
-    strategies: dict[str, StrategyParts] = Field(default_factory=lambda: {"baseline": {}})
+    systems: dict[str, SystemSection] = Field(min_length=1, max_length=100)
+    couplings: list[Coupling] = Field([], max_length=MAX_COUPLINGS)
+    disruptions: list[Disruption] = Field([], max_length=MAX_DISRUPTIONS)
+    strategies: dict[str, StrategyParts] = Field(default_factory=lambda: {"baseline": {}},
+                                                 max_length=MAX_STRATEGIES)
     kpis: list[str] = []
     sweep: SweepSettings = SweepSettings()
     ranking: RankingSettings = RankingSettings()
+    levers: LeverSettings | None = Field(None, description="strategy settings an optimiser may vary "
+                                                           "(twinworld optimize)")
     _source: str | None = PrivateAttr(default=None)
     _registry: Registry | None = PrivateAttr(default=None)
     _resolved: bool = PrivateAttr(default=False)   # set by resolve(): no distributions left
+    _files: Any = PrivateAttr(default=None)        # the ScenarioFiles its references resolve in
+    _load_options: dict[str, Any] = PrivateAttr(default_factory=dict)  # to load it again alike
 
     @property
     def registry(self) -> Registry:
@@ -214,12 +241,11 @@ class Scenario(Frozen):
         """The file this scenario was loaded from, if any."""
         return self._source
 
-    @field_validator("horizon")
-    @classmethod
-    def _positive_horizon(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be a positive duration, e.g. 14d")
-        return value
+    @property
+    def files(self) -> Any:
+        """The resolver of its file references (a :class:`~twinworld.scenario.files.ScenarioFiles`),
+        or None when the scenario was not made by ``load_scenario``."""
+        return self._files
 
     @field_validator("systems")
     @classmethod

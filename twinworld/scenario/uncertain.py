@@ -12,7 +12,8 @@ results and in scenario discovery:
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,9 +53,13 @@ COUPLING_KINDS = ("power", "road_travel", "port_supply", "supply", "casualties",
 
 
 class Frozen(BaseModel):
-    """Base of every scenario model: immutable, and unknown fields are errors (typos caught)."""
+    """Base of every scenario model: immutable, and unknown fields are errors (typos caught).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+    Non-finite numbers (NaN, infinity) are refused in every float field: NaN passes every ``>=``
+    check, so a bound alone would let it through.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False, allow_inf_nan=False)
 
 
 class SystemConfig(Frozen):
@@ -114,6 +119,11 @@ class DisruptionConfig(Frozen):
         start = float(self.start)  # type: ignore[arg-type]  # resolved: a float by now
         end = horizon_h if self.duration is None else start + float(self.duration)  # type: ignore[arg-type]
         return start, min(end, horizon_h)
+
+    def effect_window(self, horizon_h: float) -> tuple[float, float]:
+        """When the disruption acts on its system at all (a flood's wet roads come before its
+        onset): the span in which it is the cause of what goes wrong there."""
+        return self.window(horizon_h)
 
     def check(self, system: SystemConfig) -> list[Problem]:
         """Problems of this disruption against its target system's (prepared) config.
@@ -219,6 +229,20 @@ class Service:
         filled = [next(values) if p.startswith("{") else p for p in self.parts]
         return ".".join([system, *filled])
 
+    @property
+    def family(self) -> str:
+        """The fixed words before the first placeholder (``travel_min`` of ``travel_min.{a}.{b}``)."""
+        fixed = []
+        for part in self.parts:
+            if part.startswith("{"):
+                break
+            fixed.append(part)
+        return ".".join(fixed)
+
+    def is_family(self, rest: str) -> bool:
+        """``rest`` names every key of this service at once (its family, when it has placeholders)."""
+        return bool(self.element_types) and rest == self.family
+
     def match(self, rest: str, elements: Mapping[str, str]) -> list[str] | None:
         """The element names filling the placeholders if ``rest`` (a key without its system name)
         matches this pattern with names of ``elements`` (name -> element type), else None.
@@ -251,11 +275,14 @@ class Consumes:
     """Coupling kinds an element type accepts, and the capacity they act on.
 
     ``element_type`` :data:`SYSTEM` means the consumer may be the whole system (every element).
+    ``criticality`` (0-9) is how much its power matters: a grid bus feeding it is restored and
+    shed by it (a hospital 5, water pumps 4, traffic signals 3).
     """
 
     element_type: str
     kinds: tuple[str, ...]
     capacity: str
+    criticality: int = 0
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in COUPLING_KINDS]
@@ -299,6 +326,16 @@ class System:
         """
         raise NotImplementedError(f"{self.kind} cannot depend on another system's service")
 
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """Take a quantity a coupled provider published (a travel time between two places, a
+        count of casualties near a place, a hospital's occupancy), for the coupling ``kind``.
+
+        ``provider_elements`` are the element names of the provider's key (``("A", "B")`` for
+        ``roads.travel_min.A.B``); ``element`` is the consumer element the coupling names.
+        """
+        raise NotImplementedError(f"{self.kind} cannot take a {kind!r} quantity")
+
     def warm_start(self, state: ObservedState) -> None:
         """Start the run from an observed state (called before :meth:`start`)."""
         raise NotImplementedError(f"{self.kind} cannot start from an observed state")
@@ -327,6 +364,10 @@ class System:
 
 
 def _no_elements(config: Any) -> dict[str, str]:
+    return {}
+
+
+def _no_locations(config: Any) -> dict[str, tuple[float, float]]:
     return {}
 
 
@@ -367,11 +408,18 @@ class SystemPlugin:
     prepare
         Read file references at load time (through ``twinworld.feeds``), returning a config with
         the data inline or with content keys for the per-process cache. ``prepare(config, files)``.
+    locations
+        ``locations(config) -> {element: (lat, lon)}``: where its elements are on the region's
+        map, so couplings can match facilities to grid buses and road nodes by location.
     example
         ``example() -> {"name", "horizon", "system": section, "disruptions": [...],
         "strategies": {name: lever}}``: a small working use of the system (as system ``name``)
         with every disruption and strategy kind, which the contract test (``tests/contract``) runs
         for every registered plugin.
+    estimate_events
+        ``estimate_events(config, horizon_h, disruptions, levers) -> float``: an upper-end guess
+        of the events one run processes under one strategy's ``levers`` (see
+        :mod:`twinworld.scenario.workload`); runs above the limit are refused at load time.
     """
 
     kind: str
@@ -389,6 +437,8 @@ class SystemPlugin:
     check: Callable[[Any], list[Problem]] | None = None
     prepare: Callable[[Any, Any], Any] | None = None
     example: Callable[[], Mapping[str, Any]] | None = None
+    locations: Callable[[Any], Mapping[str, tuple[float, float]]] = _no_locations
+    estimate_events: Callable[[Any, float, tuple[Any, ...], tuple[Any, ...]], float] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -425,6 +475,20 @@ class SystemPlugin:
             names = service.match(rest, elements)
             if names is not None:
                 return service, names
+        return None
+
+    def family_for(self, rest: str) -> Service | None:
+        """The declared service whose whole family ``rest`` names (``travel_min``), if any."""
+        return next((s for s in self.services if s.is_family(rest)), None)
+
+    def service_shaped(self, rest: str) -> Service | None:
+        """The declared service a key's shape fits (fixed words in place; element names not
+        checked): how a run tells a level from a quantity without the scenario's elements."""
+        words = rest.split(".")
+        for service in self.services:
+            parts = service.parts
+            if len(words) >= len(parts) and all(p.startswith("{") or p == w for p, w in zip(parts, words)):
+                return service
         return None
 
     def consumer_kinds(self, element_type: str) -> dict[str, str]:

@@ -10,9 +10,10 @@ into a fitted arrival process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from twinworld.feeds.ais import points_in_polygon
 from twinworld.systems.base import ObservedState
@@ -137,14 +138,16 @@ def _nominal(value: Any) -> float:
 
 def port_areas(scenario: Any) -> dict[str, PortArea]:
     """Port system name -> its area, for ports whose section has AIS polygons in the scenario file."""
+    from twinworld.feeds.safe_files import read_text
+    from twinworld.limits import MAX_SCENARIO_FILE_BYTES
     from twinworld.scenario.loader import read_yaml
     from twinworld.units import parse_duration
 
     ports = {n: c for n, c in scenario.systems.items() if c.kind == "port"}
     if not ports or scenario.source is None:
         return {}
-    with open(scenario.source, encoding="utf-8") as handle:
-        data, _ = read_yaml(handle.read(), scenario.source)
+    text = read_text(scenario.source, max_bytes=MAX_SCENARIO_FILE_BYTES, what="scenario file")
+    data, _ = read_yaml(text, scenario.source)
     areas = {}
     for name, config in ports.items():
         arrivals = ((data.get("systems") or {}).get(name) or {}).get("arrivals") or {}

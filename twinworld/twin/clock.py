@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -22,7 +22,7 @@ def parse_time(text: str) -> datetime:
     stamp = datetime.fromisoformat(text)
     if stamp.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone; add Z (UTC) or +hh:mm")
-    return stamp.astimezone(timezone.utc)
+    return stamp.astimezone(UTC)
 
 
 def _aware(stamp: Any) -> datetime:
@@ -30,7 +30,7 @@ def _aware(stamp: Any) -> datetime:
         stamp = stamp.to_pydatetime()
     if stamp.tzinfo is None:
         raise ValueError(f"time {stamp} has no time zone")
-    return stamp.astimezone(timezone.utc)
+    return stamp.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -27,7 +27,7 @@ __all__ = ["Reason", "Limits", "Message", "Rejection", "check_message", "check_b
            "parse_json"]
 
 
-class Reason(str, enum.Enum):
+class Reason(enum.StrEnum):
     """Why a message was quarantined."""
 
     MALFORMED = "malformed"               # not UTF-8, not JSON, a duplicate key, not an object
@@ -43,9 +43,6 @@ class Reason(str, enum.Enum):
     OUT_OF_RANGE = "out_of_range"         # negative beds, a latitude of 95, more than the limit
     BAD_TIME = "bad_time"                 # a time that is not ISO 8601 with a zone, or in the future
     INTERNAL = "internal_error"           # a bug of the twin's own (the message is kept, the twin goes on)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -88,8 +85,8 @@ class Rejection:
 
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _BRACKETS = re.compile(rb"[\[\]{}]")
-_EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def deeper_than(data: bytes, limit: int) -> bool:
@@ -161,14 +158,14 @@ def _time(value: Any, received_at: datetime, limits: Limits) -> datetime:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _Refused(Reason.BAD_TIME, f"time must be ISO 8601 text or unix seconds; got {type(value).__name__}")
     try:
-        stamp = (datetime.fromtimestamp(value, timezone.utc) if not isinstance(value, str)
+        stamp = (datetime.fromtimestamp(value, UTC) if not isinstance(value, str)
                  else datetime.fromisoformat(value))
     except (ValueError, OverflowError, OSError):
         raise _Refused(Reason.BAD_TIME, f"time {str(value)[:40]!r} is not ISO 8601 "
                                         "(e.g. 2026-03-02T06:00:00Z) or unix seconds") from None
     if stamp.tzinfo is None:
         raise _Refused(Reason.BAD_TIME, f"time {value!r} has no time zone (add Z or +hh:mm)")
-    stamp = stamp.astimezone(timezone.utc)
+    stamp = stamp.astimezone(UTC)
     if not _EARLIEST <= stamp < _LATEST:
         raise _Refused(Reason.BAD_TIME, f"time {stamp.isoformat()} is outside 2000..2100")
     if stamp > received_at + timedelta(seconds=limits.max_future_s):

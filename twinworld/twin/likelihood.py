@@ -19,8 +19,9 @@ itself uses; the forecasts that rank strategies are full twinworld runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.special import gammaln

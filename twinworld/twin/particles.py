@@ -16,8 +16,8 @@ arrays (``states``) for what is only partly observed; resampling copies them alo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import numpy as np
 from scipy.special import ndtr, ndtri

@@ -14,10 +14,11 @@ quarantined with its line number. Rounds run at every ``every`` of the file's ti
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from twinworld.errors import FeedError
 from twinworld.twin.clock import parse_time
@@ -28,7 +29,7 @@ from twinworld.twin.store import Received
 __all__ = ["ReplayLine", "read_replay", "replay", "write_replay"]
 
 _SLACK_BYTES = 4096   # a line holds a payload plus its envelope
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from twinworld.errors import TwinworldError
 from twinworld.feeds.ais_stream import AISItem, AISStreamReader
@@ -96,7 +97,7 @@ class _Loop:
         self.last_error = ""
 
     def status(self) -> dict[str, Any]:
-        status = {"time": datetime.now(timezone.utc).isoformat(), "round": self.twin.rounds_done,
+        status = {"time": datetime.now(UTC).isoformat(), "round": self.twin.rounds_done,
                   "messages": self.twin.store.counts(), "mqtt": self.subscriber.health(),
                   "round_errors": self.round_errors, "last_round_error": self.last_error}
         if self.reader is not None:
@@ -106,8 +107,8 @@ class _Loop:
     def round(self, on_round: Callable[[dict[str, Any]], None] | None) -> int:
         """One round, published; 1 if it succeeded, 0 if it failed (counted, reported)."""
         try:
-            payload = self.twin.round(datetime.now(timezone.utc))
-        except Exception as err:  # noqa: BLE001 - a failed round is reported; the twin goes on
+            payload = self.twin.round(datetime.now(UTC))
+        except Exception as err:
             self.round_errors += 1
             self.last_error = f"{type(err).__name__}: {err}"
             log.warning("round failed: %s", self.last_error)

@@ -13,9 +13,10 @@ into vessels at the anchorage and at berths.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from twinworld.systems.base import ObservedState
 from twinworld.twin.ais import PortArea, VesselTracker

@@ -22,10 +22,11 @@ import hashlib
 import io
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -104,7 +105,7 @@ def message_key(outcome: Outcome) -> str:
 
 
 def _naive(stamp: datetime | None) -> datetime | None:
-    return None if stamp is None else stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    return None if stamp is None else stamp.astimezone(UTC).replace(tzinfo=None)
 
 
 def _row(seq: int, key: str, outcome: Outcome) -> tuple[Any, ...]:
@@ -302,7 +303,7 @@ class TwinStore:
         """The newest observation time stored."""
         with self._lock:
             row = self._con.execute("SELECT max(observed_at) FROM messages WHERE status = 'stored'").fetchone()
-        return None if not row or row[0] is None else row[0].replace(tzinfo=timezone.utc)
+        return None if not row or row[0] is None else row[0].replace(tzinfo=UTC)
 
     # --------------------------------------------------------------------- meta, rounds --
     def meta(self) -> dict[str, str]:
@@ -324,7 +325,7 @@ class TwinStore:
             self._con.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?) ON CONFLICT (round) DO UPDATE SET "
                               "state_time = excluded.state_time, created_at = excluded.created_at, "
                               "recommendation = excluded.recommendation, filter = excluded.filter",
-                              [number, _naive(state_time), _naive(datetime.now(timezone.utc)),
+                              [number, _naive(state_time), _naive(datetime.now(UTC)),
                                json.dumps(recommendation), buffer.getvalue()])
 
     def rounds(self) -> pd.DataFrame:
@@ -342,4 +343,4 @@ class TwinStore:
             return None
         with np.load(io.BytesIO(row[2]), allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-        return int(row[0]), row[1].replace(tzinfo=timezone.utc), arrays
+        return int(row[0]), row[1].replace(tzinfo=UTC), arrays

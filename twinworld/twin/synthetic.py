@@ -10,9 +10,10 @@ too, so a forecast can be compared with what then happened.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

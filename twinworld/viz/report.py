@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from twinworld.analysis.ranking import RankOptions, Ranking, rank
-from twinworld.viz.figures import (discovery_scatter, figure_png, kpi_distributions, ranking_intervals,
-                                   regret_cdf)
+from twinworld.analysis.ranking import Ranking, RankOptions, rank
+from twinworld.errors import TwinworldError
+from twinworld.results import CASCADE_PREFIX, KPI_PREFIX, PARAM_PREFIX
+from twinworld.viz.cascade import cascade_counts, cascade_timeline
+from twinworld.viz.decision import pareto_figure, sensitivity_figure
+from twinworld.viz.figures import discovery_scatter, figure_png, kpi_distributions, ranking_intervals, regret_cdf
 
 __all__ = ["report_html", "write_report", "report_figures"]
 
@@ -89,8 +92,9 @@ def _frame_table(frame: pd.DataFrame, table_id: str) -> str:
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def report_figures(r: Ranking) -> dict[str, Any]:
-    """The report's figures by id: ranking, distribution, regret, and one discovery-<strategy> each."""
+def report_figures(r: Ranking, *, sensitivity: Any = None, optimization: Any = None) -> dict[str, Any]:
+    """The report's figures by id: ranking, distribution, regret, one discovery-<strategy> each, and
+    ``sensitivity`` (the leader's) and ``pareto`` when those are given."""
     runs = r.results.ok if r.results is not None else pd.DataFrame()
     unit = r.results.units.get(r.primary, "") if r.results is not None else ""
     order = list(r.table.index)
@@ -104,6 +108,13 @@ def report_figures(r: Ranking) -> dict[str, Any]:
     for finding in r.discovery:
         if finding.box is not None:
             figures[f"discovery-{finding.strategy}"] = discovery_scatter(finding)
+    if sensitivity is not None and r.leader in sensitivity.tables:
+        figures["sensitivity"] = sensitivity_figure(
+            sensitivity.tables[r.leader], title=f"Sensitivity of {r.primary} under '{r.leader}'")
+    if optimization is not None:
+        figures["pareto"] = pareto_figure(optimization.candidates, optimization.reference,
+                                          optimization.labels,
+                                          [o.lower_is_better for o in optimization.objectives])
     return figures
 
 
@@ -112,12 +123,18 @@ _CAPTIONS = {"ranking": "Mean of the primary KPI with its confidence interval, b
              "regret": "Regret: how much worse than the best strategy of the same scenario."}
 
 
-def report_html(r: Ranking, *, title: str | None = None) -> str:
-    """The report as one HTML string (figures embedded)."""
+def report_html(r: Ranking, *, title: str | None = None, sensitivity: bool = True,
+                optimization: Any = None) -> str:
+    """The report as one HTML string (figures embedded).
+
+    ``sensitivity``: add Sobol' indices (sobol design) or extra-trees scores of the primary KPI.
+    ``optimization``: an :class:`~twinworld.optimize.OptimizeResult` whose Pareto front to show.
+    """
     results = r.results
     name = (results.manifest.get("scenario") if results is not None else None) or "sweep"
     title = title or f"twinworld ranking — {name}"
-    figures = report_figures(r)
+    sens, sens_note = _sensitivity(r) if sensitivity else (None, "")
+    figures = report_figures(r, sensitivity=sens, optimization=optimization)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>", _overview(r),
@@ -148,11 +165,68 @@ def report_html(r: Ranking, *, title: str | None = None) -> str:
         if key in figures:
             parts.append(_figure_html(key, figures[key], f"Runs of '{finding.strategy}': failures "
                                                         f"in red, the PRIM box dashed."))
+    parts += _sensitivity_html(r, sens, sens_note, figures)
+    parts += _cascade_html(r)
+    if optimization is not None:
+        parts += _pareto_html(optimization, figures["pareto"])
     parts += ["<h2>Every KPI</h2>", _summary_table(r),
-              f"<p><small>Made by twinworld on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. "
+              f"<p><small>Made by twinworld on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
               f"Paired comparisons over common random numbers; p-values Holm-corrected.</small></p>",
               "</body></html>"]
     return "\n".join(parts)
+
+
+def _cascade_html(r: Ranking) -> list[str]:
+    """Cascades: in how many scenarios each chain (root system -> outcome) did harm, per strategy,
+    and the timeline of the leader's worst scenario, re-run from its seed and sampled values."""
+    results = r.results
+    if results is None or not any(c.startswith(CASCADE_PREFIX) for c in results.runs.columns):
+        return []
+    counts = cascade_counts(results.ok)
+    crossing = counts[(counts["from"] != counts["to"]) & (counts["from"] != "none")]
+    parts = ["<h2>Cascades across systems</h2>"]
+    if crossing.empty:
+        return parts + ["<p id='cascades'>No outcome was traced back to another system's failure.</p>"]
+    table = crossing.assign(share_of_scenarios=[f"{v:.0%}" for v in crossing["share_of_scenarios"]])
+    parts += ["<p id='cascades'>Share of the sampled scenarios in which a failure that began in one "
+              "system caused harm in another (and the mean amount per scenario):</p>",
+              _frame_table(table.set_index(["strategy", "from", "to"]), "cascade-table")]
+    timeline = _worst_timeline(r)
+    if timeline is not None:
+        fig, caption = timeline
+        parts.append(_figure_html("cascade", fig, caption))
+    return parts
+
+
+def _worst_timeline(r: Ranking) -> tuple[Any, str] | None:
+    """The leader's worst scenario on the primary KPI, re-run to draw its cause chains."""
+    import numpy as np
+
+    from twinworld.experiments.run import run
+    from twinworld.scenario.loader import load_scenario
+
+    results = r.results
+    if results is None or results.path is None:
+        return None
+    sources = [Path(str(results.manifest.get("scenario_file") or "")), results.path / "scenario.yaml"]
+    source = next((p for p in sources if p.name and p.is_file()), None)
+    if source is None:
+        return None
+    rows = results.ok[results.ok["strategy"] == r.leader]
+    column = KPI_PREFIX + r.primary
+    if rows.empty or column not in rows:
+        return None
+    worst = rows.loc[rows[column].idxmax() if r.direction == "minimize" else rows[column].idxmin()]
+    try:
+        scenario = load_scenario(source)
+        values = {c[len(PARAM_PREFIX):]: float(worst[c]) for c in rows.columns if c.startswith(PARAM_PREFIX)}
+        seed = int(worst["seed"])
+        done = run(scenario, r.leader, seed=seed, values=values, run_seed=np.random.SeedSequence(seed))
+    except (TwinworldError, OSError):  # the report stands without the picture (the scenario moved)
+        return None
+    return (cascade_timeline(done.cascade, title=f"'{r.leader}' in its worst scenario (#{int(worst['scenario_index'])})"),
+            f"Cause chains of the worst scenario for '{r.leader}' on {r.primary}: disruptions (stars), "
+            "services lost (triangles), consumers degraded (dots); arrows from cause to effect.")
 
 
 def _figure_html(key: str, fig: Any, caption: str) -> str:
@@ -178,11 +252,65 @@ def _summary_table(r: Ranking) -> str:
     return _frame_table(frame, "summary-table")
 
 
+def _sensitivity(r: Ranking) -> tuple[Any, str]:
+    from twinworld.analysis.sensitivity import sensitivity
+    from twinworld.errors import SweepError
+
+    if r.results is None or not r.results.parameters:
+        return None, "No sampled parameters in the results: nothing to attribute."
+    try:
+        return sensitivity(r.results, kpi=r.primary), ""
+    except SweepError as err:
+        return None, f"No sensitivity: {err}"
+
+
+def _sensitivity_html(r: Ranking, sens: Any, note: str, figures: dict[str, Any]) -> list[str]:
+    parts = [f"<h2>Sensitivity: which sampled parameters drive {html.escape(r.primary)}</h2>"]
+    if sens is None:
+        return parts + [f"<p>{html.escape(note)}</p>"]
+    if sens.method == "sobol":
+        parts.append("<p>Sobol' indices from the sweep's Saltelli design: S1 is the share of the "
+                     "KPI's variance a parameter explains alone, ST alone and together with others "
+                     "(95% bootstrap intervals in the figure). Table: ST per strategy.</p>")
+    else:
+        parts.append("<p>Extra-trees feature scores (share of the trees' impurity reduction). A "
+                     "random probe column, which has no effect by construction, scores "
+                     f"{sens.tables[next(iter(sens.tables))].attrs.get('noise_level', 0):.3f}: "
+                     "scores near it are no evidence of an effect. For variance shares with "
+                     "intervals, sweep with the sobol design.</p>")
+    summary = sens.summary()
+    summary.index = [str(p).removeprefix("param.") for p in summary.index]
+    summary.index.name = "parameter"
+    parts.append(_frame_table(summary, "sensitivity-table"))
+    if "sensitivity" in figures:
+        parts.append(_figure_html("sensitivity", figures["sensitivity"],
+                                  f"Sensitivity under the recommended strategy '{r.leader}'."))
+    return parts
+
+
+def _pareto_html(optimization: Any, fig: Any) -> list[str]:
+    o = optimization
+    columns = [*o.levers, *o.labels]
+    front = o.pareto[columns].copy()
+    named = o.reference[o.labels].copy()
+    named.index = [f"named: {n}" for n in named.index]
+    table = pd.concat([front, named])
+    table.index.name = "candidate"
+    text = (f"<p id='pareto-search'>A search over the levers {html.escape(', '.join(o.levers))} tried "
+            f"{len(o.candidates)} candidates, each on the same sampled scenarios (common random "
+            f"numbers). {len(o.pareto)} of them are on the Pareto front: no other candidate is at "
+            f"least as good on every objective ({html.escape(', '.join(o.labels))}) and better on "
+            "one. The named strategies, on the same scenarios, are listed below the front.</p>")
+    return ["<h2>Lever search: Pareto front</h2>", text, _frame_table(table.fillna("–"), "pareto-table"),
+            _figure_html("pareto", fig, "Candidates tried, the Pareto front and the named strategies.")]
+
+
 def write_report(source: Ranking | Any, output: str | Path, *, title: str | None = None,
-                 options: RankOptions | None = None) -> Path:
+                 sensitivity: bool = True, optimization: Any = None, options: RankOptions | None = None) -> Path:
     """Rank (unless given a :class:`Ranking`) and write the HTML report to ``output``."""
     ranking = source if isinstance(source, Ranking) else rank(source, options)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report_html(ranking, title=title), encoding="utf-8")
+    output.write_text(report_html(ranking, title=title, sensitivity=sensitivity,
+                                  optimization=optimization), encoding="utf-8")
     return output

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twinworld.params import Duration, duration, param
+from twinworld.feeds.grid_cases import BUNDLED_CASES, CASE_FILE_SUFFIXES
+from twinworld.limits import (
+    MAX_CREWS,
+    MAX_CV,
+    MAX_LIST_ITEMS,
+    MAX_MAGNITUDE,
+    MAX_MULTIPLIER,
+    MIN_STEP_H,
+)
+from twinworld.params import LatLon, duration, fixed_duration, param
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["CaseSource", "CriticalLoad", "Ratings", "RepairTime", "PowerGridConfig", "SUMMER_PROFILE"]
@@ -24,6 +34,19 @@ class CaseSource(Frozen):
     file: str | None = Field(None, description="MATPOWER .m/.mat or pandapower .json inside data_dir")
     digest: str | None = Field(None, description="content key, filled in when the scenario is loaded")
 
+    @field_validator("pandapower")
+    @classmethod
+    def _bundled(cls, value: str | None) -> str | None:
+        if value is None or value in BUNDLED_CASES:
+            return value
+        if value.lower().endswith(CASE_FILE_SUFFIXES):
+            raise ValueError("pandapower: names a case bundled with pandapower, not a file; "
+                             "write file: <path inside data_dir> for a case file")
+        close = difflib.get_close_matches(value, list(BUNDLED_CASES), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown grid case {value[:60]!r}{hint} "
+                         f"(bundled: {', '.join(BUNDLED_CASES)})")
+
     @model_validator(mode="after")
     def _one_source(self) -> "CaseSource":
         if (self.pandapower is None) == (self.file is None):
@@ -35,7 +58,7 @@ class CriticalLoad(Frozen):
     """A load shed last and counted in ``critical_load_hours_unserved`` (a hospital, water works)."""
 
     bus: str = Field(description="bus id (the pandapower bus index, e.g. '12')")
-    kind: Literal["hospital", "water", "traffic_signals", "telecom", "other"] = "other"
+    kind: Literal["hospital", "water", "traffic_signals", "telecom", "port", "warehouse", "other"] = "other"
     priority: int = Field(3, ge=1, le=9, description="higher is shed later (ordinary loads are 0)")
     name: str | None = None
 
@@ -51,8 +74,8 @@ class Ratings(Frozen):
 
     source: Literal["case", "base_flow", "n_minus_1", "case_or_base_flow", "case_or_n_minus_1"] = \
         "case_or_n_minus_1"
-    margin: param(gt=0) = Field(1.1, description="derived limit = margin x planning flow")  # type: ignore[valid-type]
-    min_mw: float = Field(10.0, ge=0, description="smallest derived limit")
+    margin: param(gt=0, le=MAX_MULTIPLIER) = Field(1.1, description="derived limit = margin x planning flow")  # type: ignore[valid-type]
+    min_mw: float = Field(10.0, ge=0, le=MAX_MAGNITUDE, description="smallest derived limit")
 
 
 class RepairTime(Frozen):
@@ -60,7 +83,7 @@ class RepairTime(Frozen):
 
     distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
     mean: duration(gt=0) = Field(8.0, description="mean repair time, e.g. 8h")  # type: ignore[valid-type]
-    cv: param(ge=0) = Field(0.5, description="coefficient of variation (lognormal)")  # type: ignore[valid-type]
+    cv: param(ge=0, le=MAX_CV) = Field(0.5, description="coefficient of variation (lognormal)")  # type: ignore[valid-type]
 
 
 class PowerGridConfig(SystemConfig):
@@ -73,33 +96,32 @@ class PowerGridConfig(SystemConfig):
 
     kind: Literal["power_grid"]
     source: CaseSource
-    load_scale: param(ge=0) = Field(1.0, description="multiplier on every load of the case")  # type: ignore[valid-type]
+    load_scale: param(ge=0, le=MAX_MULTIPLIER) = Field(1.0, description="multiplier on every load of the case")  # type: ignore[valid-type]
     load_profile: list[float] | None = Field(
         None, description="24 hourly load multipliers (hour 0..23); default: a summer weekday shape")
-    step: Duration = Field(1.0, description="how often loads are updated, e.g. 1h")
+    step: fixed_duration(ge=MIN_STEP_H) = Field(1.0, description="how often loads are updated, e.g. 1h")  # type: ignore[valid-type]
     ratings: Ratings = Ratings()
-    overload_tolerance: param(gt=0) = Field(1.0, description="trip above rating x this")  # type: ignore[valid-type]
+    overload_tolerance: param(gt=0, le=MAX_MULTIPLIER) = Field(1.0, description="trip above rating x this")  # type: ignore[valid-type]
     trip_delay: duration(gt=0) = Field(0.25, description="how long an overload lasts before the line trips")  # type: ignore[valid-type]
     balancing: Literal["slack", "proportional"] = Field(
         "proportional", description="who covers an island's mismatch: its slack unit, or all units")
-    crews: int = Field(2, ge=0, description="repair crews available")
+    crews: int = Field(2, ge=0, le=MAX_CREWS, description="repair crews available")
     repair_time: RepairTime = RepairTime()
     reclose_time: duration(ge=0) = Field(1.0, description="time to reclose a line tripped on overload")  # type: ignore[valid-type]
-    critical_loads: list[CriticalLoad] = []
-    customers_per_mw: float = Field(400.0, ge=0, description="customers behind each MW of base load")
+    critical_loads: list[CriticalLoad] = Field([], max_length=MAX_LIST_ITEMS)
+    customers_per_mw: float = Field(400.0, ge=0, le=MAX_MAGNITUDE, description="customers behind each MW of base load")
+    bus_locations: dict[str, LatLon] = Field(
+        {}, max_length=MAX_LIST_ITEMS,
+        description="bus id -> (latitude, longitude): places the case's buses on the region's map, "
+                    "so facilities are fed by their nearest bus")
+    max_snap_km: float = Field(5.0, gt=0, le=500, description="a facility farther than this from every "
+                                                              "located bus cannot be fed by location")
 
     @field_validator("load_profile")
     @classmethod
     def _profile(cls, value: list[float] | None) -> list[float] | None:
-        if value is not None and (len(value) != 24 or any(v < 0 for v in value)):
-            raise ValueError("needs 24 non-negative multipliers (hours 0..23)")
-        return value
-
-    @field_validator("step")
-    @classmethod
-    def _step(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be a positive duration, e.g. 1h")
+        if value is not None and (len(value) != 24 or any(not 0 <= v <= MAX_MULTIPLIER for v in value)):
+            raise ValueError(f"needs 24 multipliers between 0 and {MAX_MULTIPLIER:g} (hours 0..23)")
         return value
 
     def source_name(self) -> str:

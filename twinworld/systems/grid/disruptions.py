@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-
 from pydantic import Field, model_validator
 
-from twinworld.params import duration, param
 from twinworld.errors import Problem
+from twinworld.limits import MAX_LIST_ITEMS, MAX_MULTIPLIER, MAX_RANDOM_OUTAGES
+from twinworld.params import duration, param
 from twinworld.systems.base import SYSTEM, DisruptionConfig, SystemConfig, element_field
 
 __all__ = ["LineOutage", "GeneratorTrip", "SubstationLoss", "HeatwaveLoad", "Flood", "DISRUPTIONS"]
@@ -32,10 +32,10 @@ class LineOutage(DisruptionConfig):
 
     kind: Literal["line_outage"]
     lines: list[str] | None = element_field("line", description="branch ids, e.g. [L12, T3]")
-    count: param(ge=0) | None = Field(None, description="number of random branches (N-k)")  # type: ignore[valid-type]
-    wind_speed_ms: param(ge=0) | None = Field(None, description="storm: peak gust, m/s")  # type: ignore[valid-type]
-    fragility_median_ms: float = Field(45.0, gt=0, description="gust at which half the lines fail")
-    fragility_beta: float = Field(0.25, gt=0, description="log-standard deviation of the fragility curve")
+    count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random branches (N-k)")  # type: ignore[valid-type]
+    wind_speed_ms: param(ge=0, le=150) | None = Field(None, description="storm: peak gust, m/s")  # type: ignore[valid-type]
+    fragility_median_ms: float = Field(45.0, gt=0, le=150, description="gust at which half the lines fail")
+    fragility_beta: float = Field(0.25, gt=0, le=10, description="log-standard deviation of the fragility curve")
     include_transformers: bool = Field(False, description="random and storm outages may hit transformers")
     spread: duration() = Field(0.0, description="failures spread uniformly over this time")  # type: ignore[valid-type]
 
@@ -54,7 +54,7 @@ class GeneratorTrip(DisruptionConfig):
 
     kind: Literal["generator_trip"]
     generators: list[str] | None = element_field("generator", description="generator ids, e.g. [G3, EG0]")
-    count: param(ge=0) | None = Field(None, description="number of random units")  # type: ignore[valid-type]
+    count: param(ge=0, le=MAX_RANDOM_OUTAGES) | None = Field(None, description="number of random units")  # type: ignore[valid-type]
 
 
 class SubstationLoss(DisruptionConfig):
@@ -72,7 +72,7 @@ class HeatwaveLoad(DisruptionConfig):
     targets = (SYSTEM,)
 
     kind: Literal["heatwave_load"]
-    multiplier: param(ge=0) = Field(description="load multiplier, e.g. 1.25")  # type: ignore[valid-type]
+    multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="load multiplier, e.g. 1.25")  # type: ignore[valid-type]
     rating_derate: param(ge=0, le=1) = Field(0.0, description="share of line ratings lost to heat")  # type: ignore[valid-type]
 
 
@@ -82,7 +82,7 @@ class Flood(DisruptionConfig):
     targets = (SYSTEM,)
 
     kind: Literal["flood"]
-    polygon: list[tuple[float, float]] = Field(min_length=3, description="[[x, y], ...] in the case's "
+    polygon: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_LIST_ITEMS, description="[[x, y], ...] in the case's "
                                                                           "bus coordinates")
 
     def check(self, system: SystemConfig) -> list[Problem]:

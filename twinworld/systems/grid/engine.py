@@ -383,6 +383,61 @@ class GridEngine:
         sens[~self.base_in] = 0.0
         return sens
 
+    def sensitivity_rows(self, rows: np.ndarray, buses: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` of :meth:`sensitivities`: flow change on those branches per MW at each bus.
+
+        B is symmetric, so a branch's row is one solve with the transfer across its ends as the
+        right-hand side: a few rows cost a few sparse solves, however many buses are asked for.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        buses = np.asarray(buses, dtype=np.int64)
+        topo = self.topology(out)
+        if topo.factors is None:
+            need = np.union1d(rows, topo.outaged)
+            base = self._ptdf_rows(need, buses)
+            sens = base[np.searchsorted(need, rows)]
+            if topo.outaged.size:
+                sens = sens + topo.h_k[rows] @ (topo.solver @ base[np.searchsorted(need, topo.outaged)])
+                sens[np.isin(rows, topo.outaged)] = 0.0
+            sens[~self.base_in[rows]] = 0.0
+            return sens
+        sens = np.zeros((rows.size, buses.size))
+        labels = topo.islands.labels
+        for factor in topo.factors:
+            mine = np.flatnonzero(labels[self.f[rows]] == labels[factor.members[0]])
+            if mine.size:
+                sens[mine] = self._island_rows(factor, rows[mine], buses, topo.b_on)
+        return sens
+
+    def _island_rows(self, factor: IslandFactor, rows: np.ndarray, buses: np.ndarray,
+                     b_on: np.ndarray) -> np.ndarray:
+        """Sensitivity rows of branches inside one island (zero for buses outside it)."""
+        pos = np.full(self.n_bus, -1)
+        pos[factor.rest] = np.arange(factor.rest.size)
+        rhs = np.zeros((factor.rest.size, rows.size))
+        for end, sign in ((self.f[rows], 1.0), (self.t[rows], -1.0)):
+            at = pos[end]
+            ok = at >= 0               # the island's reference bus has angle 0: no term
+            rhs[at[ok], np.flatnonzero(ok)] += sign
+        x = np.asarray(factor.lu.solve(rhs)).reshape(factor.rest.size, rows.size)
+        out = np.zeros((rows.size, buses.size))
+        at = pos[buses]
+        ok = at >= 0
+        out[:, ok] = b_on[rows][:, None] * x[at[ok]].T
+        return out
+
+    def _ptdf_rows(self, rows: np.ndarray, buses: np.ndarray) -> np.ndarray:
+        """Rows of the base topology's PTDF for ``buses`` (from the dense matrix or by LU solves)."""
+        if self.ptdf is not None:
+            return self.ptdf[np.ix_(rows, buses)]
+        rhs = np.zeros((self.n_bus, rows.size))
+        rhs[self.f[rows], np.arange(rows.size)] += 1.0
+        rhs[self.t[rows], np.arange(rows.size)] -= 1.0
+        x = np.zeros((self.n_bus, rows.size))
+        x[self._keep] = np.asarray(self._lu.solve(rhs[self._keep])).reshape(self._keep.size, rows.size)
+        b_in = np.where(self.base_in, self.b, 0.0)
+        return b_in[rows][:, None] * x[buses].T
+
     def n_minus_1(self, p_mw: np.ndarray) -> np.ndarray:
         """Post-contingency flows (MW) of every single branch outage: column ``k`` is outage ``k``.
 

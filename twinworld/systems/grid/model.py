@@ -123,10 +123,12 @@ class PowerGrid(System):
         self.gen_off = np.zeros(len(case.gen_ids), dtype=np.int64)
         self.heatwaves: list[tuple[float, float, float, float]] = []
         self.critical, self.priority = self._critical_loads()
+        self.static_priority = self.priority.copy()
         self.customers = np.round(np.maximum(self.base_load_mw, 0.0) * config.customers_per_mw)
         self.shedding: PriorityShedding | None = None
         self.rotation: RotatingOutages | None = None
         self.redispatch: Redispatch | None = None
+        self.redispatch_method = "generate"  # "dense": the full program at once (for comparisons)
         self.microgrid_mw = np.zeros(case.n_bus)
         self.crew_priority = "fifo"
         self.crew_count = config.crews
@@ -219,6 +221,16 @@ class PowerGrid(System):
             self.feed_loss[bus] = min(1.0, self.feed_loss[bus] + share)
         self.record("feed_lost" if share_lost > 0 else "feed_back", self.case.bus_names[row], cause)
         self.update()
+
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """``priority``: the bus's restoration and shedding priority follows what it feeds: a
+        provider's value times 10 (a hospital at 95% occupancy: 10), never below its own."""
+        if kind != "priority" or element is None:
+            super().feed(kind, provider_elements, value, element=element, cause=cause)
+            return
+        row = self.bus(element, "consumer")
+        self.priority[row] = max(int(self.static_priority[row]), int(round(10.0 * value)))
 
     def warm_start(self, state: GridState) -> None:  # type: ignore[override]
         """Start from observed branches and units out (out for the run) and bus loads (the case's
@@ -351,7 +363,8 @@ class PowerGrid(System):
         limits = self.limits_mw(now)
         if self.redispatch is not None:
             better = relieve_overloads(self.engine, state, fleet, flows, limits, self.out, islands,
-                                       float(self.redispatch.target_loading))
+                                       float(self.redispatch.target_loading),
+                                       method=self.redispatch_method)
             if better is not None:
                 state, flows = better
         self.state, self.flows_mw = state, flows

@@ -8,7 +8,8 @@ same failed lines and the same repair times.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
@@ -16,8 +17,7 @@ from scipy.special import ndtr
 
 from twinworld.errors import ScenarioError
 from twinworld.systems.base import DisruptionConfig, target_element
-from twinworld.systems.grid.disruptions import (Flood, GeneratorTrip, HeatwaveLoad, LineOutage,
-                                                SubstationLoss)
+from twinworld.systems.grid.disruptions import Flood, GeneratorTrip, HeatwaveLoad, LineOutage, SubstationLoss
 
 if TYPE_CHECKING:
     from twinworld.systems.grid.model import PowerGrid
@@ -214,6 +214,6 @@ class OutagePlanner:
         labels = grid.engine.islands(grid.out).labels
         ends = {labels[grid.engine.f[k]], labels[grid.engine.t[k]]}
         near = np.isin(labels, list(ends)) & ~grid.energised
-        if rule == "critical_first":
-            return 0.0 if near[grid.critical].any() else 1.0
+        if rule == "critical_first":   # the most critical dark load it would bring back (0: none)
+            return -float(grid.priority[near].max(initial=0))
         return -float(np.maximum(grid.base_load_mw[near], 0.0).sum())

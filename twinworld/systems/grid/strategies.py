@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from twinworld.params import duration, param
+from twinworld.limits import MAX_CREWS, MAX_MULTIPLIER
+from twinworld.params import param, step_duration
 from twinworld.systems.base import StrategyConfig, element_field
 
 __all__ = ["PriorityShedding", "RotatingOutages", "Redispatch", "Microgrids", "CrewDispatch",
@@ -25,7 +26,7 @@ class RotatingOutages(StrategyConfig):
     """Share a shortage: every ``block`` the buses dark longest are restored and others shed."""
 
     kind: Literal["rotating_outages"]
-    block: duration(gt=0) = Field(2.0, description="rotation period, e.g. 2h")  # type: ignore[valid-type]
+    block: step_duration() = Field(2.0, description="rotation period, e.g. 2h")  # type: ignore[valid-type]
 
 
 class Redispatch(StrategyConfig):
@@ -40,7 +41,7 @@ class Microgrids(StrategyConfig):
 
     kind: Literal["islanded_microgrids"]
     buses: list[str] | None = element_field("bus", description="bus ids; default: every critical load's bus")
-    capacity_share: param(ge=0) = Field(1.0, description="local capacity as a share of the bus's peak load")  # type: ignore[valid-type]
+    capacity_share: param(ge=0, le=MAX_MULTIPLIER) = Field(1.0, description="local capacity as a share of the bus's peak load")  # type: ignore[valid-type]
 
 
 class CrewDispatch(StrategyConfig):
@@ -48,7 +49,7 @@ class CrewDispatch(StrategyConfig):
 
     kind: Literal["crew_dispatch"]
     priority: Literal["fifo", "critical_first", "largest_load_first"] = "critical_first"
-    crews: int | None = Field(None, ge=0, description="crew count (overrides the grid's crews)")
+    crews: int | None = Field(None, ge=0, le=MAX_CREWS, description="crew count (overrides the grid's crews)")
 
 
 STRATEGIES = (PriorityShedding, RotatingOutages, Redispatch, Microgrids, CrewDispatch)

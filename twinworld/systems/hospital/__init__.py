@@ -14,6 +14,7 @@ from twinworld.systems.hospital.kpis import KPIS
 from twinworld.systems.hospital.model import STREAMS, HospitalRegion
 from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
 from twinworld.systems.hospital.strategies import STRATEGIES
+from twinworld.systems.hospital.workload import estimate_events
 
 __all__ = ["plugin", "HospitalRegion", "HospitalRegionConfig", "HospitalRegionState", "HospitalState"]
 
@@ -50,9 +51,10 @@ def prepare(config: HospitalRegionConfig, files: Any) -> HospitalRegionConfig:
         return config
     from twinworld.feeds.census import read_census_csv
 
-    path = files.resolve(config.census_csv, path="census_csv")
+    path = files.resolve(config.census_csv, path="census_csv", kind="census")
+    beds = {spec.name: (spec.ward_beds, spec.icu_beds) for spec in config.hospitals}
     try:
-        census = read_census_csv(path, hospitals=config.hospital_names())
+        census = read_census_csv(path, hospitals=config.hospital_names(), beds=beds)
     except FeedError as err:
         raise ScenarioError.single(str(err), path="census_csv") from None
     hospitals = [spec.model_copy(update={"census": Census(ward=census[spec.name][0], icu=census[spec.name][1])})
@@ -64,6 +66,10 @@ def elements(config: HospitalRegionConfig) -> dict[str, str]:
     return {name: "hospital" for name in config.hospital_names()}
 
 
+def locations(config: HospitalRegionConfig) -> dict[str, tuple[float, float]]:
+    return {h.name: h.location for h in config.hospitals if h.location is not None}
+
+
 plugin = SystemPlugin(
     kind="hospital_region",
     config=HospitalRegionConfig,
@@ -71,6 +77,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"hospital": "a hospital with staffed ward and ICU beds"},
     services=(
@@ -79,12 +86,17 @@ plugin = SystemPlugin(
         Service("occupancy.{hospital}", "beds in use / staffed beds at the start", unit="share",
                 high=math.inf, kinds=("priority",)),
     ),
-    consumes=(Consumes("hospital", ("power", "supply"), "ward and ICU beds of the hospital"),
-              Consumes(SYSTEM, ("power", "supply"), "ward and ICU beds of every hospital")),
+    consumes=(Consumes("hospital", ("power", "supply"), "ward and ICU beds of the hospital", criticality=5),
+              Consumes(SYSTEM, ("power", "supply"), "ward and ICU beds of every hospital", criticality=5),
+              Consumes(SYSTEM, ("road_travel",), "ambulance travel times between hospitals (transfers)"),
+              Consumes("hospital", ("casualties",), "emergency arrivals: the injured brought to it"),
+              Consumes(SYSTEM, ("casualties",), "emergency arrivals: the injured, at the hospital they are "
+                                                "brought to")),
     observable=HospitalRegionState,
     streams=STREAMS,
     check=check,
     prepare=prepare,
     example=example,
+    locations=locations,
     description="Hospitals with ward and ICU beds, emergency and elective arrivals, boarding and transfers.",
 )

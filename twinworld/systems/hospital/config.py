@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections import Counter
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twinworld.params import DurationParam, duration, param
+from twinworld.limits import (
+    MAX_BEDS,
+    MAX_CV,
+    MAX_DURATION_H,
+    MAX_LIST_ITEMS,
+    MAX_MAGNITUDE,
+    MAX_SPEED_KMH,
+)
+from twinworld.params import Dist, DurationParam, LatLon, duration, param
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["LengthOfStay", "PatientClass", "Census", "HospitalSpec", "HospitalRegionConfig"]
+
+#: Ambulance minutes between two hospitals.
+TravelMin = Annotated[float, Field(ge=0, le=MAX_DURATION_H * 60)]
+
+
+def _lowest(value: float | Dist) -> float:
+    return value.bounds[0] if isinstance(value, Dist) else float(value)
 
 
 class LengthOfStay(Frozen):
@@ -20,7 +36,7 @@ class LengthOfStay(Frozen):
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
     mean: duration(gt=0) = Field(description="mean length of stay, e.g. 4d")  # type: ignore[valid-type]
-    cv: param(ge=0) = Field(1.0, description="coefficient of variation (sd / mean); "  # type: ignore[valid-type]
+    cv: param(ge=0, le=MAX_CV) = Field(1.0, description="coefficient of variation (sd / mean); "  # type: ignore[valid-type]
                                              "ignored for exponential (1) and fixed (0)")
 
 
@@ -36,21 +52,21 @@ class PatientClass(Frozen):
 class Census(Frozen):
     """Patients already in bed when the run starts (a warm start)."""
 
-    ward: int = Field(0, ge=0)
-    icu: int = Field(0, ge=0)
+    ward: int = Field(0, ge=0, le=MAX_BEDS)
+    icu: int = Field(0, ge=0, le=MAX_BEDS)
 
 
 class HospitalSpec(Frozen):
     """One hospital."""
 
     name: str
-    ward_beds: int = Field(ge=0, description="staffed general ward beds")
-    icu_beds: int = Field(0, ge=0, description="staffed intensive care beds")
+    ward_beds: int = Field(ge=0, le=MAX_BEDS, description="staffed general ward beds")
+    icu_beds: int = Field(0, ge=0, le=MAX_BEDS, description="staffed intensive care beds")
     arrivals_per_day: param(ge=0) = Field(  # type: ignore[valid-type]
         description="emergency admissions per day (before hour-of-day profile and surges)")
     electives_per_day: param(ge=0) = Field(0.0, description="planned admissions per day (8:00-16:00)")  # type: ignore[valid-type]
     census: Census | None = Field(None, description="beds occupied at the start")
-    location: tuple[float, float] | None = Field(None, description="(latitude, longitude)")
+    location: LatLon | None = Field(None, description="(latitude, longitude)")
 
 
 class HospitalRegionConfig(SystemConfig):
@@ -62,18 +78,19 @@ class HospitalRegionConfig(SystemConfig):
     """
 
     kind: Literal["hospital_region"]
-    hospitals: list[HospitalSpec] = Field(min_length=1)
+    hospitals: list[HospitalSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     patient_classes: list[PatientClass] = Field(
         default_factory=lambda: [PatientClass(name="medical", share=1.0, bed="ward",
-                                              los=LengthOfStay(mean=96.0, cv=1.0))])
+                                              los=LengthOfStay(mean=96.0, cv=1.0))],
+        min_length=1, max_length=MAX_LIST_ITEMS)
     elective_los: LengthOfStay = Field(default_factory=lambda: LengthOfStay(mean=72.0, cv=0.6))
     hourly_profile: list[float] | None = Field(
         None, description="24 relative arrival intensities, hour 0..23 (normalised to mean 1)")
     max_wait: DurationParam | None = Field(
         None, description="longest boarding wait before a patient is turned away; empty = no limit")
-    travel_time_min: dict[str, dict[str, float]] | None = Field(
+    travel_time_min: dict[str, dict[str, TravelMin]] | None = Field(
         None, description="ambulance minutes between hospitals (symmetric if one side is given)")
-    road_speed_kmh: float = Field(40.0, gt=0, description="for travel times from locations")
+    road_speed_kmh: float = Field(40.0, gt=0, le=MAX_SPEED_KMH, description="for travel times from locations")
     census_csv: str | None = Field(None, description="CSV (hospital,ward_occupied,icu_occupied) "
                                                      "inside data_dir, read at load time")
 
@@ -82,19 +99,23 @@ class HospitalRegionConfig(SystemConfig):
     def _profile(cls, value: list[float] | None) -> list[float] | None:
         if value is None:
             return value
-        if len(value) != 24 or any(v < 0 for v in value) or sum(value) <= 0:
+        if len(value) != 24 or any(not 0 <= v <= MAX_MAGNITUDE for v in value) or sum(value) <= 0:
             raise ValueError("needs 24 non-negative numbers (hours 0..23), not all zero")
         return value
 
     @model_validator(mode="after")
     def _names_unique(self) -> "HospitalRegionConfig":
-        names = [h.name for h in self.hospitals]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        counts = Counter(h.name for h in self.hospitals)
+        dupes = sorted(n for n, k in counts.items() if k > 1)
         if dupes:
-            raise ValueError(f"hospital names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(f"hospital names must be unique; repeated: {', '.join(dupes[:20])}"
+                             + (f" and {len(dupes) - 20} more" if len(dupes) > 20 else ""))
         classes = [c.name for c in self.patient_classes]
         if len(set(classes)) != len(classes):
             raise ValueError("patient class names must be unique")
+        if not any(_lowest(c.share) > 0 for c in self.patient_classes):
+            raise ValueError("patient class shares are all 0 (in some sample); at least one class "
+                             "needs a share above 0 in every sample")
         return self
 
     def hospital_names(self) -> list[str]:

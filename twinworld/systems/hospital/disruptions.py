@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from twinworld.limits import MAX_MULTIPLIER
 from twinworld.params import param
 from twinworld.systems.base import SYSTEM, DisruptionConfig
 
@@ -21,7 +22,7 @@ class PatientSurge(DisruptionConfig):
     targets = (SYSTEM, "hospital")
 
     kind: Literal["patient_surge"]
-    multiplier: param(ge=0) = Field(description="arrival-rate multiplier, e.g. 1.5")  # type: ignore[valid-type]
+    multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="arrival-rate multiplier, e.g. 1.5")  # type: ignore[valid-type]
 
 
 class BedLoss(DisruptionConfig):

@@ -15,4 +15,5 @@ KPIS = (
     KPI("bed_hours_short", MINIMIZE, "patient-h", "patient-hours spent boarding without a bed"),
     KPI("surge_bed_hours", MINIMIZE, "bed-h", "extra bed-hours opened by surge plans"),
     KPI("electives_cancelled", MINIMIZE, "patients", "planned admissions cancelled"),
+    KPI("casualties_received", MINIMIZE, "patients", "injured brought in from the roads (a casualties coupling)"),
 )

@@ -21,7 +21,7 @@ from twinworld.systems.hospital.config import HospitalRegionConfig, HospitalSpec
 from twinworld.systems.hospital.state import HospitalRegionState, HospitalState
 from twinworld.systems.hospital.disruptions import BedLoss, PatientSurge, StaffShortage
 from twinworld.systems.hospital.strategies import CancelElectives, SurgeBeds, Transfer
-from twinworld.systems.hospital.travel import travel_matrix_min
+from twinworld.systems.hospital.travel import TravelTimes
 
 if TYPE_CHECKING:
     from twinworld.core.world import World
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["HospitalRegion", "Hospital", "BedPool", "Patient", "draw_los", "STREAMS"]
 
 #: The region's random streams (after its system name): arrival times, patient class, length of
-#: stay, electives and their stays, the starting census's residual stays, electives cancelled.
-STREAMS = ("arrivals", "class", "los", "electives", "elective_los", "census", "cancel")
+#: stay, electives and their stays, the starting census's residual stays, electives cancelled,
+#: the injured a casualties coupling brings in.
+STREAMS = ("arrivals", "class", "los", "electives", "elective_los", "census", "cancel", "casualties")
 
 
 def draw_los(los: LengthOfStay, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -94,7 +95,7 @@ class Hospital:
         self.base_beds = spec.ward_beds + spec.icu_beds
         self.surges: list[tuple[float, float, float]] = []
         self.counts = dict.fromkeys(("initial", "arrived", "admitted", "discharged", "turned_away",
-                                     "transferred_in", "transferred_out", "electives_cancelled"), 0)
+                                     "transferred_in", "transferred_out", "electives_cancelled", "casualties"), 0)
         self.accepting: bool | None = None   # last published diversion status
         self.surge_open = False
         self.surge_pending = False
@@ -130,7 +131,7 @@ class HospitalRegion(System):
         self.hospitals = {spec.name: Hospital(spec) for spec in config.hospitals}
         self.base_beds = sum(h.base_beds for h in self.hospitals.values())
         self.max_wait_h = None if config.max_wait is None else float(config.max_wait)
-        self.travel_min = travel_matrix_min(config)
+        self.travel_min = TravelTimes(config)
         self.transfer: Transfer | None = None
         self.cancel: CancelElectives | None = None
         self.surge_plans: list[SurgeBeds] = []
@@ -138,6 +139,7 @@ class HospitalRegion(System):
         self.stats_from_h = 0.0          # the warm-up is over: waits and counts measured from here
         self.counts_at_warmup: dict[str, dict[str, int]] = {}
         self.state: HospitalRegionState | None = None
+        self.casualties_seen: dict[str, int] = {}
         self.history: list[tuple[float, str, int, int, int]] = []
         self._loss_ids = 0
         rec = world.recorder
@@ -202,6 +204,38 @@ class HospitalRegion(System):
                     self._serve(hospital, pool)
             self.world.recorder.event("beds_degraded", f"{hospital.name} -{share_lost:.0%} ({cause})")
             self._status_changed(hospital)
+
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """Road travel times between hospitals (transfers use them at once), or the running count of
+        injured brought to a hospital from the roads (each new one arrives now)."""
+        if kind == "road_travel" and len(provider_elements) == 2:
+            origin, destination = provider_elements
+            if origin in self.hospitals and destination in self.hospitals:
+                self.travel_min[origin][destination] = value
+        elif kind == "casualties" and len(provider_elements) == 1:
+            place = provider_elements[0]
+            if place not in self.hospitals or element not in (None, place):
+                return
+            new = int(value) - self.casualties_seen.get(place, 0)
+            self.casualties_seen[place] = int(value)
+            self._casualties(self.hospitals[place], new)
+        else:
+            super().feed(kind, provider_elements, value, element=element, cause=cause)
+
+    def _casualties(self, hospital: Hospital, count: int) -> None:
+        """``count`` injured arrive at ``hospital`` now (class and stay drawn as for any patient)."""
+        if count <= 0:
+            return
+        rng = self._stream("casualties", hospital.name)
+        classes = self.config.patient_classes
+        shares = np.array([float(c.share) for c in classes])
+        which = np.searchsorted(np.cumsum(shares) / shares.sum(), rng.random(count), side="right")
+        for i in which.clip(0, len(classes) - 1).tolist():
+            klass = classes[i]
+            hospital.counts["casualties"] += 1
+            self.arrive(Patient(hospital, klass.bed, float(draw_los(klass.los, rng, 1)[0]), self.env.now))
+        self.world.recorder.event("casualties_arrived", f"{hospital.name} +{count}")
 
     def respond(self, strategy: StrategyConfig) -> None:
         if isinstance(strategy, Transfer):
@@ -379,7 +413,7 @@ class HospitalRegion(System):
         if self.transfer is not None and self._try_transfer(patient):
             return
         if self.max_wait_h == 0:
-            hospital.counts["turned_away"] += 1
+            self._turn_away(hospital)
             return
         self._board(patient)
 
@@ -431,7 +465,14 @@ class HospitalRegion(System):
     def _give_up(self, patient: Patient) -> None:
         if patient.waiting:
             self._unqueue(patient)
-            patient.home.counts["turned_away"] += 1
+            self._turn_away(patient.home)
+
+    def _turn_away(self, hospital: Hospital) -> None:
+        """A patient is diverted out of the region; counted against whatever cause acts on the
+        hospital now (a disruption, a lost power or supply coupling ...)."""
+        hospital.counts["turned_away"] += 1
+        if self.env.now >= self.stats_from_h:
+            self.world.cascade.outcome(self.name, "patients_turned_away", element=hospital.name)
 
     def _occupancy_changed(self, hospital: Hospital) -> None:
         """Record a hospital's new occupancy and move the region total by the same change."""
@@ -539,6 +580,7 @@ class HospitalRegion(System):
             "bed_hours_short": float(self.waiting_probe.area),
             "surge_bed_hours": float(self.extra_probe.area),
             "electives_cancelled": float(sum(self.measured(h, "electives_cancelled") for h in hospitals)),
+            "casualties_received": float(sum(self.measured(h, "casualties") for h in hospitals)),
         }
 
     def tables(self) -> dict[str, pd.DataFrame]:

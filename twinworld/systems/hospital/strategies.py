@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from twinworld.params import duration, param
 from twinworld.errors import Problem
+from twinworld.limits import MAX_MULTIPLIER
+from twinworld.params import duration, param, step_duration
 from twinworld.systems.base import StrategyConfig, SystemConfig, element_field
 
 __all__ = ["SurgeBeds", "CancelElectives", "Transfer", "STRATEGIES"]
@@ -22,7 +23,7 @@ class SurgeBeds(StrategyConfig):
 
     kind: Literal["surge_beds"]
     threshold: param(ge=0, le=1) = Field(0.95, description="occupancy share that triggers it")  # type: ignore[valid-type]
-    extra_share: param(ge=0) = Field(0.1, description="extra ward beds, as a share of ward beds")  # type: ignore[valid-type]
+    extra_share: param(ge=0, le=MAX_MULTIPLIER) = Field(0.1, description="extra ward beds, as a share of ward beds")  # type: ignore[valid-type]
     delay: duration() = Field(6.0, description="time to open the beds (staffing, equipment)")  # type: ignore[valid-type]
     release_below: param(ge=0, le=1) = Field(0.8, description="occupancy share that closes them")  # type: ignore[valid-type]
     hospitals: list[str] | None = element_field("hospital", description="where; empty = every hospital")
@@ -42,7 +43,7 @@ class Transfer(StrategyConfig):
 
     kind: Literal["transfer"]
     max_travel_min: param(gt=0) = Field(45.0, description="longest ambulance trip allowed")  # type: ignore[valid-type]
-    check_every: duration(gt=0) = Field(0.5, description="how often boarding patients are reviewed")  # type: ignore[valid-type]
+    check_every: step_duration() = Field(0.5, description="how often boarding patients are reviewed")  # type: ignore[valid-type]
 
     def check(self, system: SystemConfig) -> list[Problem]:
         """Transfers need travel times: given, or estimated from every hospital's location."""

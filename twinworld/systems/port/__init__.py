@@ -18,6 +18,7 @@ from twinworld.systems.port.kpis import KPIS
 from twinworld.systems.port.model import STREAMS, Port
 from twinworld.systems.port.state import PortState
 from twinworld.systems.port.strategies import STRATEGIES
+from twinworld.systems.port.workload import estimate_events
 
 __all__ = ["plugin", "Port", "PortConfig", "PortState", "prepare"]
 
@@ -37,7 +38,7 @@ def prepare(config: PortConfig, files: Any) -> PortConfig:
         return config
     from twinworld.feeds.ais import arrival_statistics, port_calls, read_ais
 
-    path = files.resolve(arrivals.file, path="arrivals.file")
+    path = files.resolve(arrivals.file, path="arrivals.file", kind="ais")
     try:
         data = read_ais(path, format=arrivals.format)
     except FeedError as err:
@@ -82,6 +83,11 @@ def elements(config: PortConfig) -> dict[str, str]:
     return {name: "berth" for name in config.berth_names()}
 
 
+def locations(config: PortConfig) -> dict[str, tuple[float, float]]:
+    """Every berth at the terminal's location (when given)."""
+    return {} if config.location is None else {name: config.location for name in config.berth_names()}
+
+
 plugin = SystemPlugin(
     kind="port",
     config=PortConfig,
@@ -89,19 +95,23 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"berth": "a berth with its quay cranes (B1, B2, ...)"},
     services=(
         Service("open", "1 while the port works, 0 while the whole port is closed", kinds=("port_supply",)),
         Service("queue", "vessels waiting at the anchorage", unit="vessels", high=math.inf,
                 kinds=("port_supply",)),
+        Service("wait_h", "expected anchorage wait of a vessel arriving now (queue x mean berth time / "
+                "working berths)", unit="h", high=math.inf, kinds=("port_supply",)),
     ),
-    consumes=(Consumes("berth", ("power",), "quay crane moves per hour at the berth"),
-              Consumes(SYSTEM, ("power",), "quay crane moves per hour at every berth")),
+    consumes=(Consumes("berth", ("power",), "quay crane moves per hour at the berth", criticality=2),
+              Consumes(SYSTEM, ("power",), "quay crane moves per hour at every berth", criticality=2)),
     observable=PortState,
     streams=STREAMS,
     prepare=prepare,
     example=example,
+    locations=locations,
     description="A container port: anchorage queue, berths with quay cranes, yard and truck gate; "
                 "arrivals from a schedule, a fitted distribution or AIS port calls.",
 )

@@ -6,13 +6,21 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from twinworld.params import Duration, duration, param
+from twinworld.limits import (
+    MAX_BERTHS,
+    MAX_CRANES_PER_BERTH,
+    MAX_CV,
+    MAX_LIST_ITEMS,
+    MAX_MAGNITUDE,
+)
+from twinworld.params import Duration, LatLon, duration, param
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["CallSize", "PoissonArrivals", "FittedArrivals", "ScheduledCall", "ScheduleArrivals",
            "AISArrivals", "Arrivals", "Gate", "PortConfig"]
 
-LatLon = tuple[float, float]
+#: An AIS ship type code (0-99; 70-79 cargo ships, 80-89 tankers).
+AISType = Annotated[int, Field(ge=0, le=99)]
 
 
 class CallSize(Frozen):
@@ -24,7 +32,7 @@ class CallSize(Frozen):
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
     mean_teu: param(gt=0) = Field(description="mean TEU moved per call")  # type: ignore[valid-type]
-    cv: param(ge=0) = Field(0.5, description="coefficient of variation (ignored for exponential, fixed)")  # type: ignore[valid-type]
+    cv: param(ge=0, le=MAX_CV) = Field(0.5, description="coefficient of variation (ignored for exponential, fixed)")  # type: ignore[valid-type]
 
 
 class PoissonArrivals(Frozen):
@@ -43,7 +51,7 @@ class FittedArrivals(Frozen):
     kind: Literal["fitted"]
     distribution: Literal["exponential", "lognormal", "gamma"] = "exponential"
     mean_interarrival: duration(gt=0) = Field(description="mean time between arrivals, e.g. 5h")  # type: ignore[valid-type]
-    cv: param(ge=0) = Field(1.0, description="coefficient of variation (ignored for exponential)")  # type: ignore[valid-type]
+    cv: param(ge=0, le=MAX_CV) = Field(1.0, description="coefficient of variation (ignored for exponential)")  # type: ignore[valid-type]
     source: str = Field("", description="where the fit came from (set when derived from AIS)")
 
 
@@ -52,14 +60,14 @@ class ScheduledCall(Frozen):
 
     vessel: str
     eta: Duration = Field(description="expected arrival, from the start of the run (e.g. 30h, 2d)")
-    teu: float | None = Field(None, gt=0, description="TEU moved; empty = drawn from call_size")
+    teu: float | None = Field(None, gt=0, le=MAX_MAGNITUDE, description="TEU moved; empty = drawn from call_size")
 
 
 class ScheduleArrivals(Frozen):
     """A liner schedule (or replayed AIS calls), optionally with random deviations from the ETAs."""
 
     kind: Literal["schedule"]
-    calls: list[ScheduledCall] = Field(min_length=1)
+    calls: list[ScheduledCall] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     eta_sd: duration() = Field(0.0, description="sd of each vessel's deviation from its ETA")  # type: ignore[valid-type]
     source: str = Field("", description="where the calls came from (set when derived from AIS)")
 
@@ -76,14 +84,16 @@ class AISArrivals(Frozen):
     kind: Literal["ais"]
     file: str = Field(description="AIS file inside data_dir (.csv MarineCadastre, or .nmea)")
     format: Literal["csv", "nmea"] | None = Field(None, description="default: from the file suffix")
-    port_polygon: list[LatLon] = Field(min_length=3, description="port limits incl. the anchorage, [lat, lon]")
-    berth_polygon: list[LatLon] | None = Field(None, min_length=3, description="the quay, [lat, lon]")
-    speed_below_kn: float = Field(5.0, gt=0)
+    port_polygon: list[LatLon] = Field(min_length=3, max_length=MAX_LIST_ITEMS,
+                                       description="port limits incl. the anchorage, [lat, lon]")
+    berth_polygon: list[LatLon] | None = Field(None, min_length=3, max_length=MAX_LIST_ITEMS,
+                                               description="the quay, [lat, lon]")
+    speed_below_kn: float = Field(5.0, gt=0, le=100)
     new_call_gap: Duration = Field(24.0, description="a silence longer than this starts a new call")
-    vessel_types: tuple[int, int] | None = Field(
+    vessel_types: tuple[AISType, AISType] | None = Field(
         None, description="AIS ship type codes to keep, e.g. [70, 89] for cargo ships and tankers")
     mode: Literal["fit", "replay"] = "fit"
-    min_calls: int = Field(5, ge=2, description="fewer derived calls than this is an error")
+    min_calls: int = Field(5, ge=2, le=MAX_LIST_ITEMS, description="fewer derived calls than this is an error")
 
 
 Arrivals = Annotated[Union[PoissonArrivals, FittedArrivals, ScheduleArrivals, AISArrivals],
@@ -94,9 +104,9 @@ class Gate(Frozen):
     """The truck gate: import boxes leave the yard after their dwell time, one truck at a time."""
 
     trucks_per_h: param(gt=0) = Field(60.0, description="trucks the gate processes per hour")  # type: ignore[valid-type]
-    teu_per_truck: float = Field(1.6, gt=0, description="TEU a truck takes out")
+    teu_per_truck: float = Field(1.6, gt=0, le=100, description="TEU a truck takes out")
     dwell: duration(gt=0) = Field(72.0, description="mean time an import box waits in the yard before pickup")  # type: ignore[valid-type]
-    dwell_cv: float = Field(0.5, ge=0, description="coefficient of variation of the dwell (lognormal)")
+    dwell_cv: float = Field(0.5, ge=0, le=MAX_CV, description="coefficient of variation of the dwell (lognormal)")
 
 
 class PortConfig(SystemConfig):
@@ -111,15 +121,16 @@ class PortConfig(SystemConfig):
 
     kind: Literal["port"]
     arrivals: Arrivals
-    berths: int = Field(ge=1, description="berths (each serves one vessel at a time)")
-    cranes_per_berth: int = Field(2, ge=1)
+    berths: int = Field(ge=1, le=MAX_BERTHS, description="berths (each serves one vessel at a time)")
+    location: LatLon | None = Field(None, description="(latitude, longitude) of the terminal")
+    cranes_per_berth: int = Field(2, ge=1, le=MAX_CRANES_PER_BERTH)
     crane_moves_per_h: param(gt=0) = Field(28.0, description="moves per hour per quay crane")  # type: ignore[valid-type]
-    teu_per_move: float = Field(1.5, gt=0, description="TEU per crane move (TEU factor)")
+    teu_per_move: float = Field(1.5, gt=0, le=100, description="TEU per crane move (TEU factor)")
     berth_setup: duration() = Field(2.0, description="mooring plus unmooring time per call")  # type: ignore[valid-type]
     call_size: CallSize = Field(default_factory=lambda: CallSize(mean_teu=2000.0, cv=0.5))
     import_share: float = Field(0.5, ge=0, le=1, description="share of a call's TEU discharged into the yard")
-    yard_capacity_teu: float = Field(50_000.0, gt=0)
-    yard_initial_teu: float = Field(0.0, ge=0, description="import TEU in the yard at the start")
+    yard_capacity_teu: float = Field(50_000.0, gt=0, le=MAX_MAGNITUDE)
+    yard_initial_teu: float = Field(0.0, ge=0, le=MAX_MAGNITUDE, description="import TEU in the yard at the start")
     gate: Gate = Field(default_factory=Gate)
 
     @field_validator("arrivals", mode="before")

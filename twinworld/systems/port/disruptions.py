@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from twinworld.limits import MAX_BERTHS, MAX_CRANES_PER_BERTH, MAX_MULTIPLIER
 from twinworld.params import param
 from twinworld.errors import Problem
 from twinworld.systems.base import SYSTEM, DisruptionConfig, SystemConfig, target_element
@@ -32,7 +33,7 @@ class CraneFailure(DisruptionConfig):
     targets = (SYSTEM, "berth")
 
     kind: Literal["crane_failure"]
-    cranes: int = Field(1, ge=1, description="cranes out of service")
+    cranes: int = Field(1, ge=1, le=MAX_BERTHS * MAX_CRANES_PER_BERTH, description="cranes out of service")
 
     def check(self, system: SystemConfig) -> list[Problem]:
         per_berth = int(getattr(system, "cranes_per_berth", 0))
@@ -64,7 +65,7 @@ class ArrivalSurge(DisruptionConfig):
     targets = (SYSTEM,)
 
     kind: Literal["arrival_surge"]
-    multiplier: param(ge=1) = Field(description="arrival-rate multiplier over the window, e.g. 1.5")  # type: ignore[valid-type]
+    multiplier: param(ge=1, le=MAX_MULTIPLIER) = Field(description="arrival-rate multiplier over the window, e.g. 1.5")  # type: ignore[valid-type]
 
 
 DISRUPTIONS = (PortClosure, CraneFailure, CapacityLoss, ArrivalSurge)

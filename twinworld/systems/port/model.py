@@ -202,6 +202,7 @@ class Port(System):
             (self.gate_closures.add if closing else self.gate_closures.discard)(key)
         self.world.recorder.event("port_closed" if closing else "port_reopened",
                                   f"{self.name} {closure.target}")
+        self._anchorage_changed()   # the expected wait follows the berths working
         self._try_berth()
         self._replan()
 
@@ -281,6 +282,7 @@ class Port(System):
     def start(self) -> None:
         self.world.services.publish(f"{self.name}.open", 1.0)
         self.world.services.publish(f"{self.name}.queue", 0.0)
+        self.world.services.publish(f"{self.name}.wait_h", 0.0)
         drawn = self._draw_vessels()
         self.vessels = list(drawn)
         if self.state is not None:
@@ -410,8 +412,21 @@ class Port(System):
         self._replan()
 
     def _anchorage_changed(self) -> None:
-        self.anchorage_probe.update(self.env.now, len(self.anchorage))
-        self.world.services.publish(f"{self.name}.queue", float(len(self.anchorage)))
+        queue = len(self.anchorage)
+        self.anchorage_probe.update(self.env.now, queue)
+        publish = self.world.services.publish
+        publish(f"{self.name}.queue", float(queue))
+        publish(f"{self.name}.wait_h", self.expected_wait_h(queue))
+
+    def expected_wait_h(self, queue: int) -> float:
+        """Expected anchorage wait of a vessel arriving now: the vessels ahead times a mean berth
+        time, shared by the berths working (a closed port: as if one berth reopened)."""
+        if queue == 0:
+            return 0.0
+        working = sum(1 for b in self.berths if b.is_open) or 1
+        per_move = self.config.cranes_per_berth * self.moves_per_h * self.config.teu_per_move
+        mean_teu = float(self.config.call_size.mean_teu)  # type: ignore[arg-type]
+        return queue * (mean_teu / per_move + self.setup_h) / working
 
     def _pick(self) -> Vessel:
         if self.priority is None:
@@ -485,6 +500,8 @@ class Port(System):
         vessel.diverted_h = self.env.now
         self._anchorage_changed()
         self.world.recorder.count(f"{self.name}.diverted")
+        if self.env.now >= self.stats_from_h:
+            self.world.cascade.outcome(self.name, "vessels_diverted", anywhere=True)
         self.world.recorder.event("vessel_diverted", f"{vessel.name} -> {self.divert.to}")  # type: ignore[union-attr]
         self._advance()
         self._replan()

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from twinworld.limits import MAX_LIST_ITEMS, MAX_MULTIPLIER
 from twinworld.params import duration, param
 from twinworld.systems.base import StrategyConfig
 
@@ -29,8 +30,8 @@ class ExtraShifts(StrategyConfig):
     """Work the cranes harder (overtime, an extra gang) while the anchorage queue is long."""
 
     kind: Literal["extra_shifts"]
-    productivity_gain: param(ge=0) = Field(0.25, description="extra crane moves per hour, as a share")  # type: ignore[valid-type]
-    when_queue_at_least: int = Field(1, ge=0, description="vessels at anchorage that trigger it (0: always)")
+    productivity_gain: param(ge=0, le=MAX_MULTIPLIER) = Field(0.25, description="extra crane moves per hour, as a share")  # type: ignore[valid-type]
+    when_queue_at_least: int = Field(1, ge=0, le=MAX_LIST_ITEMS, description="vessels at anchorage that trigger it (0: always)")
 
 
 class PriorityBerthing(StrategyConfig):

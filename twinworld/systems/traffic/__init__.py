@@ -17,18 +17,23 @@ from twinworld.systems.traffic.source import load_network
 from twinworld.systems.traffic.state import RoadNetworkState
 from twinworld.systems.traffic.strategies import STRATEGIES
 from twinworld.systems.traffic.travel_times import network_travel_time_matrix, travel_time_matrix
+from twinworld.systems.traffic.workload import estimate_events
 
 __all__ = ["plugin", "RoadNetworkSystem", "RoadNetworkConfig", "load_network", "travel_time_matrix",
            "network_travel_time_matrix"]
 
 
 def check(config: RoadNetworkConfig) -> list[Problem]:
-    """Shelters, zones, OD ends and places must lie on the network (paths relative to the section)."""
+    """Shelters, zones, OD ends and places must lie on the network (paths relative to the section);
+    casualty places must be named places."""
+    problems = [Problem(f"casualty place {p!r} is not one of the places", f"casualty_places.{i}",
+                        valid=", ".join(config.places) or "(no places)")
+                for i, p in enumerate(config.casualty_places) if p not in config.places]
     try:
         net = load_network(config.source)
     except FeedError as err:
-        return [Problem(str(err), "source")]
-    return all_problems(net, config)
+        return [*problems, Problem(str(err), "source")]
+    return problems + all_problems(net, config)
 
 
 def prepare(config: RoadNetworkConfig, files: Any) -> RoadNetworkConfig:
@@ -37,13 +42,18 @@ def prepare(config: RoadNetworkConfig, files: Any) -> RoadNetworkConfig:
         return config
     from twinworld.core.cache import file_digest
 
-    path = files.resolve(config.source.osm_file, path="source.osm_file")
+    path = files.resolve(config.source.osm_file, path="source.osm_file", kind="osm")
     source = config.source.model_copy(update={"resolved_path": str(path), "digest": file_digest(path)})
     try:
         load_network(source)
     except FeedError as err:
         raise ScenarioError.single(str(err), path="source.osm_file") from None
     return config.model_copy(update={"source": source})
+
+
+def locations(config: RoadNetworkConfig) -> dict[str, tuple[float, float]]:
+    """Named places given as ``[lat, lon]``."""
+    return {name: (float(p[0]), float(p[1])) for name, p in config.places.items() if not isinstance(p, str)}
 
 
 def elements(config: RoadNetworkConfig) -> dict[str, str]:
@@ -59,6 +69,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"place": "a named point on the network (places:)", "zone": "an area evacuated together",
                    "shelter": "a shelter or exit evacuees drive to"},
@@ -67,15 +78,18 @@ plugin = SystemPlugin(
                 kinds=("road_travel",)),
         Service("travel_min.{place}.{place}", "minutes from one named place to another now (queues, "
                 "closures; inf when cut off)", unit="min", high=math.inf, kinds=("road_travel",)),
+        Service("casualties.{place}", "injured so far for whom this casualty place is the nearest "
+                "reachable", unit="persons", high=math.inf, kinds=("casualties",)),
     ),
     consumes=(Consumes("place", ("power",), "capacity of links into signalised intersections within "
-                                            "signal_radius_km of the place"),
-              Consumes(SYSTEM, ("power",), "capacity of links into every signalised intersection")),
+                                            "signal_radius_km of the place", criticality=3),
+              Consumes(SYSTEM, ("power",), "capacity of links into every signalised intersection", criticality=3)),
     observable=RoadNetworkState,
     streams=STREAMS,
     check=check,
     prepare=prepare,
     example=example,
+    locations=locations,
     description="Roads from OpenStreetMap (or a grid) with a mesoscopic queue model: evacuations "
                 "to shelters or exits, OD trips, closures, floods, signal outages, contraflow.",
 )

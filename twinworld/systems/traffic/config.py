@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twinworld.params import duration, param
+from twinworld.limits import (
+    MAX_GRID_SIDE_NODES,
+    MAX_HOUSEHOLDS,
+    MAX_LIST_ITEMS,
+    MAX_MAGNITUDE,
+    MAX_MULTIPLIER,
+    MAX_SPEED_KMH,
+    MAX_VEHICLES,
+)
+from twinworld.params import LatLon, duration, param, step_duration
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["GridSpec", "NetworkSource", "Zone", "Mobilisation", "Shelter", "ODFlow",
            "RoadNetworkConfig", "LatLon", "Polygon"]
 
-LatLon = tuple[float, float]
-Polygon = list[LatLon]
+Polygon = Annotated[list[LatLon], Field(max_length=MAX_LIST_ITEMS)]
 
 
 def check_polygon(value: Polygon | None) -> Polygon | None:
@@ -26,13 +34,13 @@ def check_polygon(value: Polygon | None) -> Polygon | None:
 class GridSpec(Frozen):
     """A synthetic rows x cols grid of two-way links (defaults: UXsim's default link)."""
 
-    rows: int = Field(ge=2)
-    cols: int = Field(ge=2)
-    link_km: float = Field(1.0, gt=0)
-    speed_kmh: float = Field(72.0, gt=0)
-    lanes: int = Field(1, ge=1)
-    capacity_veh_h_lane: float = Field(2880.0, gt=0)
-    jam_density_veh_km_lane: float = Field(200.0, gt=0)
+    rows: int = Field(ge=2, le=MAX_GRID_SIDE_NODES)
+    cols: int = Field(ge=2, le=MAX_GRID_SIDE_NODES)
+    link_km: float = Field(1.0, gt=0, le=1000)
+    speed_kmh: float = Field(72.0, gt=0, le=MAX_SPEED_KMH)
+    lanes: int = Field(1, ge=1, le=20)
+    capacity_veh_h_lane: float = Field(2880.0, gt=0, le=MAX_MAGNITUDE)
+    jam_density_veh_km_lane: float = Field(200.0, gt=0, le=MAX_MAGNITUDE)
 
 
 class NetworkSource(Frozen):
@@ -61,8 +69,8 @@ class Zone(Frozen):
     """
 
     name: str
-    households: param(ge=0) | None = Field(None, description="households in the zone")  # type: ignore[valid-type]
-    households_per_node: param(ge=0) | None = Field(  # type: ignore[valid-type]
+    households: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(None, description="households in the zone")  # type: ignore[valid-type]
+    households_per_node: param(ge=0, le=MAX_HOUSEHOLDS) | None = Field(  # type: ignore[valid-type]
         None, description="households per road node inside the zone, instead of a count")
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...]; empty = every node")
 
@@ -95,7 +103,7 @@ class Shelter(Frozen):
     name: str
     location: LatLon | None = Field(None, description="[lat, lon]; snapped to the nearest node")
     node: str | None = Field(None, description="a node id of the network instead of a location")
-    capacity_veh: param(ge=0) | None = Field(None, description="vehicles it takes; empty = an exit")  # type: ignore[valid-type]
+    capacity_veh: param(ge=0, le=MAX_VEHICLES) | None = Field(None, description="vehicles it takes; empty = an exit")  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _one_place(self) -> "Shelter":
@@ -109,7 +117,7 @@ class ODFlow(Frozen):
 
     origin: str
     destination: str
-    vehicles: param(ge=0)  # type: ignore[valid-type]
+    vehicles: param(ge=0, le=MAX_VEHICLES)  # type: ignore[valid-type]
     start: duration(ge=0) = 0.0  # type: ignore[valid-type]
     end: duration(gt=0) = 1.0  # type: ignore[valid-type]
 
@@ -123,29 +131,39 @@ class RoadNetworkConfig(SystemConfig):
 
     kind: Literal["road_network"]
     source: NetworkSource
-    zones: list[Zone] = []
-    vehicles_per_household: param(ge=0) = Field(1.0, description="vehicles each household takes")  # type: ignore[valid-type]
+    zones: list[Zone] = Field([], max_length=MAX_LIST_ITEMS)
+    vehicles_per_household: param(ge=0, le=100) = Field(1.0, description="vehicles each household takes")  # type: ignore[valid-type]
     mobilisation: Mobilisation = Mobilisation()
-    shelters: list[Shelter] = []
-    od: list[ODFlow] = []
-    places: dict[str, LatLon] = Field({}, description="named places for travel-time matrices")
+    shelters: list[Shelter] = Field([], max_length=MAX_LIST_ITEMS)
+    od: list[ODFlow] = Field([], max_length=MAX_LIST_ITEMS)
+    places: dict[str, LatLon] = Field({}, max_length=MAX_LIST_ITEMS,
+                                      description="named places for travel-time matrices")
     deadline: duration(gt=0) = Field(3.0, description="for share_evacuated_by_deadline")  # type: ignore[valid-type]
-    platoon_size: int = Field(5, ge=1, description="vehicles moved together (UXsim's deltan)")
-    reroute_every: duration(gt=0) | None = Field(  # type: ignore[valid-type]
+    platoon_size: int = Field(5, ge=1, le=10_000, description="vehicles moved together (UXsim's deltan)")
+    reroute_every: step_duration() | None = Field(  # type: ignore[valid-type]
         None, description="re-plan routes on current travel times this often; empty = no rerouting")
-    route_noise: float = Field(0.05, ge=0, description="relative cost noise per destination's routes, "
-                                                       "spreading traffic over equally short roads")
-    route_sets: int = Field(1, ge=1, description="generations of routes kept; a re-plan moves "
-                                                 "1/route_sets of the traffic to the new best routes")
+    route_noise: float = Field(0.01, ge=0, le=10, description="relative link cost noise of each re-plan, "
+                                                              "shared by all destinations (UXsim's duo_noise): "
+                                                              "breaks ties between equally short roads")
+    route_sets: int = Field(8, ge=1, le=100, description="generations of routes kept: a re-plan sends half "
+                                                         "the traffic on the new best routes, a quarter on "
+                                                         "the previous ones, ... (UXsim's DUO); 1 = all on "
+                                                         "the newest")
     inflow_capacity_factor: float = Field(
-        1.25, ge=0, description="links admit at most this x their capacity (merges queue upstream); "
-                                "0 = no entry limit (pure exit point queues)")
-    backward_wave: bool = Field(False, description="room freed at a link's exit reaches its entry "
-                                                   "after the kinematic backward wave")
-    tick: duration(gt=0) = Field(0.25, description="how often the World's clock syncs the engine")  # type: ignore[valid-type]
+        1.0, ge=0, le=MAX_MULTIPLIER, description="links admit at most this x their capacity (merges queue "
+                                                  "upstream); 0 = no entry limit (pure exit point queues)")
+    backward_wave: bool = Field(True, description="room freed at a link's exit reaches its entry "
+                                                  "after the kinematic backward wave (off: at once)")
+    tick: step_duration() = Field(0.25, description="how often the World's clock syncs the engine")  # type: ignore[valid-type]
+    casualties_per_1000_veh_h: param(ge=0, le=1000) = Field(  # type: ignore[valid-type]
+        0.0, description="injured per 1000 vehicle-hours driven on hazardous links (wet or flooded "
+                         "roads, dark signals); 0 = none")
+    casualty_places: list[str] = Field([], max_length=MAX_LIST_ITEMS,
+                                       description="places (named in places:) that receive the "
+                                                   "injured: each goes to the nearest one reachable")
     signal_radius_km: float = Field(0.5, gt=0, le=50, description="a place's power coupling darkens the "
                                                                   "signals of intersections this close to it")
-    max_snap_km: float = Field(0.5, gt=0, description="a shelter or place farther than this from "
+    max_snap_km: float = Field(0.5, gt=0, le=20_000, description="a shelter or place farther than this from "
                                                       "every node is not on the network")
 
     @model_validator(mode="after")

@@ -65,6 +65,10 @@ class Flood(_Area):
     warning: duration(ge=0) = Field(0.0, description="slow, wet roads this long before the links close")  # type: ignore[valid-type]
     slowdown: param(ge=0, le=0.99) = Field(0.5, description="share of speed lost during the warning")  # type: ignore[valid-type]
 
+    def effect_window(self, horizon_h: float) -> tuple[float, float]:
+        start, end = self.window(horizon_h)
+        return max(0.0, start - float(self.warning)), end  # type: ignore[arg-type]
+
 
 class SignalOutage(_Area):
     """Traffic signals out at the intersections of an area (the whole network if no polygon):

@@ -1,29 +1,31 @@
-"""A mesoscopic, event-driven queue model of road traffic with spillback.
+"""A mesoscopic, event-driven link transmission model of road traffic.
 
-Vehicles move in platoons (``platoon_size`` vehicles that share an origin, a destination and a
-departure time; size 1 is vehicle by vehicle). A link delays a platoon by its free-flow time and
-then by a point queue at its downstream end:
+Vehicles move in platoons (``platoon_size`` vehicles sharing origin, destination and departure
+time). Each link follows the kinematic wave model with a triangular fundamental diagram (free-flow
+speed, capacity, jam density) in the event-driven form of Yperman's link transmission model:
 
-- exit time of a platoon = max(entry + free-flow time, previous exit + size / outflow capacity)
-  (Vickrey's point queue, FIFO per link);
-- a link also admits at most ``inflow_factor`` x its capacity (merging streams and departures
-  share it; 0 = no limit);
-- it may leave only if the next link has room: its vehicles + the platoon's size <= its storage
-  (jam density x length x lanes), or the next link is empty. Otherwise it waits at the head of its
-  link, blocking those behind it (spillback), and is woken when the next link frees room;
-- optionally (``backward_wave``), room left by a platoon at a link's downstream end reaches its
-  upstream end only after the backward wave has crossed the standing vehicles (their share of the
-  storage x length / wave speed of the triangular fundamental diagram), as in kinematic-wave
-  models.
+- sending: a platoon may leave at max(entry + free-flow time, previous exit + size / capacity)
+  (Vickrey's point queue at the downstream end, FIFO per link);
+- receiving: a link admits at most ``inflow_factor`` x its capacity (0 = no limit), and only while
+  its vehicles, the room still travelling upstream and the platoon fit in its storage (jam density
+  x length x lanes). With ``backward_wave``, room left at the exit reaches the entry after the
+  backward wave crossed the link (length / w), so a link holds at most ``storage - outflow x
+  length / w``: queues stand at the congested density and spill back at the wave's speed. Without
+  it, room returns at once (queues pack to jam density);
+- a platoon that cannot leave waits at the head of its link, blocking those behind it, and is
+  woken when a link it may take frees room or an entry slot;
+- nodes: waiting departures enter before platoons from upstream links (as UXsim's nodes generate
+  vehicles before transferring them); heads from several links competing for one entry are drawn
+  in proportion to their links' capacities (the merge rule of kinematic-wave node models).
 
 Routing follows shortest-path trees towards each destination (next link per node), recomputed
 when links close or open and, with dynamic rerouting, every ``reroute_every_h`` on current travel
-times (free-flow time or the time to discharge the link's queue, whichever is longer).
+times (:mod:`.link_times`), kept as generations mixed like UXsim's dynamic user optimum
+(:mod:`.routing`); a head held by a full link may leave by another link its generations use.
 
-The engine keeps its own event heap (one event per platoon per link) in plain Python lists for
-speed; the World's SimPy clock drives it through :meth:`TrafficEngine.advance_to`, so disruptions
-and other systems act at exact simulated times.
-"""
+The engine keeps its own event heap in plain Python lists for speed; the World's SimPy clock
+drives it through :meth:`TrafficEngine.advance_to`, so disruptions and other systems act at exact
+simulated times."""
 
 from __future__ import annotations
 
@@ -34,24 +36,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twinworld.systems.traffic.link_times import (DischargeMeter, fd_wave_speed_kmh, instantaneous_times_h,
+                                                  platoons_on_links, wave_speed_kmh)
 from twinworld.systems.traffic.network import RoadNetwork
+from twinworld.systems.traffic.routing import RouteGenerations
 
 __all__ = ["TrafficEngine", "Destination", "INF", "wave_speed_kmh"]
 
 INF = math.inf
-_DEPART, _TRY, _FREE, _WAKE = 0, 1, 2, 3
-
-
-def wave_speed_kmh(network: RoadNetwork, *, floor_kmh: float = 5.0) -> np.ndarray:
-    """Backward wave speed of each link's triangular fundamental diagram (km/h).
-
-    With capacity q, free-flow speed v and jam density k_j (storage / length): w = q / (k_j - q / v).
-    """
-    jam = network.storage_veh / np.maximum(network.length_km, 1e-9)
-    critical = network.capacity_veh_h / network.speed_kmh
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wave = network.capacity_veh_h / np.maximum(jam - critical, 1e-9)
-    return np.clip(np.nan_to_num(wave, nan=floor_kmh), floor_kmh, network.speed_kmh)
+EPS_H = 1e-12
+_DEPART, _TRY, _WAKE = 0, 1, 2
 
 
 @dataclass
@@ -79,25 +73,23 @@ class TrafficEngine:
     in_zone
         Per node, whether it lies inside an evacuation zone (for the zone clearance time).
     route_noise, rng
-        Per-destination route cost noise (see :meth:`RoadNetwork.trees_to`) and its stream.
+        Route cost noise of each re-plan (see :meth:`RoadNetwork.trees_to`) and the run's stream
+        for it, for route generations and for merges.
     backward_wave
-        Return a link's room upstream only after the backward wave crossed it.
+        Return a link's room upstream only after the backward wave crossed it (kinematic wave).
     route_sets
-        How many generations of routing trees a re-plan on current times keeps. Entering a link, a
-        platoon draws the tree it follows at the link's end: the newest with probability 1/2, the
-        one before with 1/4, ... (the oldest kept takes the rest), as UXsim's dynamic user optimum
-        mixes route preferences with weight 1/2 per update. 1 = everyone takes the newest tree.
+        How many generations of routing trees a re-plan on current times keeps (see
+        :class:`~twinworld.systems.traffic.routing.RouteGenerations`); 1 = everyone takes the
+        newest trees.
     inflow_factor
         A link admits at most ``inflow_factor`` x its capacity (merges and departures share it);
-        0 removes the limit (a pure point queue at each link's exit). The default 1.25 lets a lane
-        take one vehicle per second (a 1 s reaction time) where its discharge capacity is
-        2880 veh/h, as UXsim's node model does.
+        0 removes the limit (a pure point queue at each link's exit).
     """
 
     def __init__(self, network: RoadNetwork, destinations: list[Destination], *,
                  reroute_every_h: float | None = None, in_zone: np.ndarray | None = None,
                  route_noise: float = 0.0, rng: np.random.Generator | None = None,
-                 backward_wave: bool = False, inflow_factor: float = 1.25,
+                 backward_wave: bool = True, inflow_factor: float = 1.0,
                  route_sets: int = 1) -> None:
         self.net = network
         self.destinations = destinations
@@ -106,6 +98,7 @@ class TrafficEngine:
         self.route_noise = route_noise
         self.rng = rng if rng is not None else np.random.default_rng(0)  # a local, seeded stream
         self._freed: list[int] = []
+        self._seen_h = EPS_H  # ghost room that arrived before this time counts (see advance_to)
         self.inflow_factor = inflow_factor
         self.in_zone = (np.zeros(network.n_nodes, bool) if in_zone is None else in_zone).tolist()
         self._init_links(backward_wave)
@@ -117,10 +110,7 @@ class TrafficEngine:
         self.arrived_veh = 0.0
         self.delay_veh_h = 0.0
         self.transitions = 0
-        self.route_sets = max(1, int(route_sets))
-        self.routes: list[list[list[int]]] = []  # generations of trees, newest first
-        self._cumulative = [1.0]
-        self._draws: list[float] = []
+        self.routes = RouteGenerations(route_sets, self.rng)
         self.time_to_h = np.zeros((0, network.n_nodes))
         self.replan(congested=False)
 
@@ -137,18 +127,25 @@ class TrafficEngine:
         self.tf = self.base_tf.tolist()
         self.cap = self.base_cap.tolist()
         self.storage = net.storage_veh.astype(float).tolist()
-        self.wave_h = (net.length_km / wave_speed_kmh(net)).tolist() if backward_wave else [0.0] * n_links
+        self.backward_wave = backward_wave
+        self.wave_kmh = wave_speed_kmh(net)
+        wave_h = net.length_km / self.wave_kmh
+        self.wave_h = wave_h.tolist() if backward_wave else [0.0] * n_links
+        self.discharge = DischargeMeter(np.maximum(wave_h, self.base_tf))
         self.ghost = [0.0] * n_links  # room left at the exit, not yet at the entry
-        self.ghost_q: list[deque[float]] = [deque() for _ in range(n_links)]
+        self.ghost_q: list[deque[tuple[float, float]]] = [deque() for _ in range(n_links)]  # (arrives, veh)
         self.occ = [0.0] * n_links
         self.queue: list[deque[int]] = [deque() for _ in range(n_links)]
         self.next_out = [0.0] * n_links
         self.next_in = [0.0] * n_links
         self.last_ready = [0.0] * n_links
         self.pending = [False] * n_links
-        self.wake_pending = [False] * n_links
-        self.blocked_on = [-1] * n_links
-        self.waiters: list[deque[int]] = [deque() for _ in range(n_links)]
+        self.wake_h = [INF] * n_links  # the earliest wake-up pending for each link
+        self.blocked_on = [-1] * n_links  # the link a blocked head wants (-1: not blocked)
+        self.retried = [False] * n_links  # the head came back once for an entry slot
+        self.claim = [-1] * n_links  # the one link whose head alone waits for this entry slot
+        self.blocked_alts: list[tuple[int, ...]] = [()] * n_links  # every link it may take
+        self.waiters: list[list[int]] = [[] for _ in range(n_links)]  # links whose head waits here
         self.origin_wait: list[deque[int]] = [deque() for _ in range(n_links)]
 
     def _init_platoons(self) -> None:
@@ -214,16 +211,24 @@ class TrafficEngine:
 
     # ----------------------------------------------------------------------- routing --
     def current_cost_h(self) -> np.ndarray:
-        """Each link's expected time for a vehicle entering now (free flow or queue discharge)."""
-        tf = np.asarray(self.tf)
-        cap = np.maximum(np.asarray(self.cap), 1e-9)
-        return np.maximum(tf, np.asarray(self.occ) / cap)
+        """Each link's travel time now: its length over the mean speed of its vehicles (hours).
+
+        See :mod:`.link_times`: moving platoons at free flow, queued ones at the speed of the
+        congested state that discharges at the link's measured rate.
+        """
+        moving, queued, head_due = platoons_on_links(self.queue, self.ready, self.size, self.now)
+        cap = np.asarray(self.cap)
+        return instantaneous_times_h(
+            free_flow_h=np.asarray(self.tf), length_km=self.net.length_km,
+            storage_veh=np.asarray(self.storage), wave_kmh=self.wave_kmh,
+            rate_veh_h=self.discharge.rate_veh_h(self.now, head_due, cap), capacity_veh_h=cap,
+            moving_veh=moving, queued_veh=queued)
 
     def replan(self, *, congested: bool | None = None, all_sets: bool = True) -> None:
         """Recompute routing trees (on current times if ``congested``) and wake blocked heads.
 
         ``all_sets=True`` (network changes) keeps only the new trees; ``False`` (a periodic
-        re-plan) adds them as the newest generation, keeping ``route_sets`` generations.
+        re-plan) adds them as the newest generation.
         """
         if congested is None:
             congested = self.reroute_every_h is not None
@@ -231,20 +236,14 @@ class TrafficEngine:
         next_link, time_h = self.net.trees_to(self.dest_node, cost, self.is_open,
                                               noise=self.route_noise, rng=self.rng)
         if all_sets:
-            self.routes = [next_link.tolist()]
+            self.routes.reset(next_link.tolist())
         else:
-            self.routes = [next_link.tolist()] + self.routes[:self.route_sets - 1]
-        weights = [0.5 ** (g + 1) for g in range(len(self.routes))]
-        weights[-1] += 1.0 - sum(weights)
-        self._cumulative = np.cumsum(weights).tolist()
+            self.routes.add(next_link.tolist())
         self.time_to_h = time_h
         for link, wanted in enumerate(self.blocked_on):
-            if wanted >= 0:
-                head = self.queue[link][0]
-                gen = min(self.route_of[head], len(self.routes) - 1)
-                if self.routes[gen][self.dest[head]][self.end[link]] != wanted:
-                    self.blocked_on[link] = -1
-                    self._try(link, self.now)
+            if wanted >= 0:  # blocked heads choose again on the new routes
+                self.blocked_on[link] = -1
+                self._try(link, self.now)
         for link in np.flatnonzero(~self.is_open).tolist():  # departures queued at a closed link
             waiting, self.origin_wait[link] = self.origin_wait[link], deque()
             for p in waiting:
@@ -252,24 +251,30 @@ class TrafficEngine:
         parked, self.parked = self.parked, []
         for p in parked:
             self._depart(p, self.now, from_node=self.origin[p])
+        self._flush(self.now)
 
     def _route(self, p: int, d: int, node: int) -> int:
         """The link platoon ``p`` takes at ``node`` towards destination row ``d`` (-1: none)."""
+        trees = self.routes.trees
         gen = self.route_of[p]
-        routes = self.routes
-        return routes[gen if gen < len(routes) else -1][d][node]
+        return trees[gen if gen < len(trees) else -1][d][node]
 
-    def _draw_generation(self) -> int:
-        """Which generation of trees a platoon follows next (newest 1/2, then 1/4, ...)."""
-        if len(self._cumulative) == 1:
-            return 0
-        if not self._draws:
-            self._draws = self.rng.random(4096).tolist()
-        u = self._draws.pop()
-        for gen, edge in enumerate(self._cumulative):
-            if u < edge:
-                return gen
-        return len(self._cumulative) - 1
+    def _other_way(self, p: int, d: int, node: int, blocked: int,
+                   choices: dict[int, float] | None = None) -> int:
+        """A link of the route generations at ``node`` that can take ``p`` now, other than
+        ``blocked`` (-1: none), drawn by the generations' weights (UXsim's vehicles draw their
+        next link again at every step while the one they drew cannot take them)."""
+        if len(self.routes.trees) == 1:
+            return -1
+        n = self.size[p]
+        if choices is None:
+            choices = self.routes.choices(d, node)
+        free = [(link, w) for link, w in choices.items() if link != blocked and self._is_free(link, n)]
+        if not free:
+            return -1
+        chosen = self.routes.pick(free)
+        self.route_of[p] = self.routes.generation_taking(d, node, chosen)
+        return chosen
 
     # -------------------------------------------------------------------- the events --
     def _schedule(self, link: int, time_h: float) -> None:
@@ -281,6 +286,7 @@ class TrafficEngine:
 
     def _enter(self, link: int, p: int, now: float) -> None:
         n = self.size[p]
+        self.claim[link] = -1
         self.occ[link] += n
         if self.inflow_factor > 0:
             cap = self.cap[link]
@@ -296,7 +302,7 @@ class TrafficEngine:
             ready = self.last_ready[link]
         self.last_ready[link] = ready
         self.ready[p] = ready
-        self.route_of[p] = self._draw_generation()
+        self.route_of[p] = self.routes.draw() if len(self.routes.trees) > 1 else 0
         if self.cleared_h[p] == INF and not self.in_zone[self.end[link]]:
             self.cleared_h[p] = ready
         queue = self.queue[link]
@@ -307,8 +313,24 @@ class TrafficEngine:
             self._schedule(link, ready if ready > out else out)
 
     def _has_room(self, link: int, n: float) -> bool:
+        ghosts = self.ghost_q[link]
+        if ghosts and ghosts[0][0] < self._seen_h:  # room that has reached the entry
+            while ghosts and ghosts[0][0] < self._seen_h:
+                self.ghost[link] -= ghosts.popleft()[1]
+            if not ghosts:
+                self.ghost[link] = 0.0
         used = self.occ[link] + self.ghost[link]
         return used <= 0.0 or used + n <= self.storage[link] + 1e-9
+
+    def _arm(self, link: int) -> None:
+        """Wake ``link`` when its next room in transit reaches the entry (someone waits for room)."""
+        ghosts = self.ghost_q[link]
+        if ghosts:
+            self._wake_at(link, ghosts[0][0])
+
+    def _is_free(self, link: int, n: float) -> bool:
+        """Whether ``link`` has room for ``n`` more vehicles and no departure waits to enter it."""
+        return not self.origin_wait[link] and self._has_room(link, n)
 
     def _depart(self, p: int, now: float, *, from_node: int) -> None:
         """Platoon ``p`` starts (or restarts) from ``from_node``."""
@@ -330,13 +352,16 @@ class TrafficEngine:
                 self._arrive_at(p, from_node, now, link=-1)
                 return
             link = self._route(p, d, from_node)
-        if self._has_room(link, self.size[p]) and not self.origin_wait[link] \
-                and self.next_in[link] <= now + 1e-12:
+        if not self._is_free(link, self.size[p]):
+            other = self._other_way(p, d, from_node, link)
+            link = other if other >= 0 else link
+        if self._is_free(link, self.size[p]) and self.next_in[link] <= now + EPS_H:
             self._enter(link, p, now)
         else:
             self.entered[p] = now
             if not self.origin_wait[link]:
                 self._wake_at(link, self.next_in[link])
+                self._arm(link)
             self.origin_wait[link].append(p)
 
     def _arrive_at(self, p: int, node: int, now: float, *, link: int) -> bool:
@@ -376,6 +401,7 @@ class TrafficEngine:
     def _leave(self, link: int, p: int, now: float) -> None:
         queue = self.queue[link]
         queue.popleft()
+        self.retried[link] = False
         n = self.size[p]
         self.occ[link] -= n
         cap = self.cap[link]
@@ -384,78 +410,128 @@ class TrafficEngine:
         lost = now - self.entered[p] - self.entered_tf[p]
         if lost > 0:
             self.delay_veh_h += n * lost
+        self.discharge.record(link, now, self.ready[p], n)
         self.link_of[p] = -1
         if queue:
             head = queue[0]
             ready, out = self.ready[head], self.next_out[link]
             self._schedule(link, ready if ready > out else out)
-        # the backward wave crosses only the standing queue: (vehicles left / storage) x length
-        wave = self.wave_h[link] * min(1.0, (self.occ[link] + n) / self.storage[link])
+        wave = self.wave_h[link]  # the room reaches the entry when the backward wave has crossed
         if wave > 1e-9:
             self.ghost[link] += n
-            self.ghost_q[link].append(n)
-            self._seq += 1
-            heapq.heappush(self.heap, (now + wave, _FREE, self._seq, link))
+            self.ghost_q[link].append((now + wave, n))
+            if self.waiters[link] or self.origin_wait[link]:
+                self._arm(link)
         else:
             self._freed.append(link)
 
-    def _try(self, link: int, now: float) -> None:
-        """Let the head platoon of ``link`` leave it if its time has come and there is room."""
+    def _try(self, link: int, now: float, *, granted: bool = False) -> None:
+        """Let the head platoon of ``link`` leave it if its time has come and a link takes it
+        (``granted``: it was drawn for the entry slot it waited for, ahead of other waiters)."""
         queue = self.queue[link]
         if not queue or self.blocked_on[link] >= 0:
             return
         p = queue[0]
         ready, out = self.ready[p], self.next_out[link]
         due = ready if ready > out else out
-        if due > now + 1e-12:
+        if due > now + EPS_H:
             self._schedule(link, due)
             return
+        nxt = self._next_link(link, p, now)
+        if nxt < 0:
+            return
+        entry = self.next_in[nxt]
+        if entry > now + EPS_H or (self.waiters[nxt] and not granted):
+            claim = self.claim[nxt]
+            if not self.waiters[nxt] and (claim < 0 or claim == link) and not self.retried[link]:
+                self.claim[nxt] = link  # uncontested so far: come back when the slot opens
+                self.retried[link] = True
+                self._schedule(link, entry)
+                return
+            # a contested slot goes to one of the heads waiting for it, drawn at the slot time
+            self._block(link, (nxt,))
+            self._wake_at(nxt, max(entry, now))
+            return
+        self._leave(link, p, now)
+        self._enter(nxt, p, now)
+
+    def _next_link(self, link: int, p: int, now: float) -> int:
+        """Where ``link``'s due head ``p`` goes now: a link with room, or -1 when it arrived, was
+        parked or waits blocked (then it is registered with the links it may take)."""
         node = self.end[link]
         d = self.dest[p]
         if node == self.dest_node[d]:
             self._arrive_at(p, node, now, link=link)
-            return
+            return -1
         nxt = self._route(p, d, node)
         if nxt < 0:
             other = self._nearest_open_destination(node)
             if other >= 0 and other != d:
                 self.dest[p] = other
-                self._try(link, now)
-                return
+                return self._next_link(link, p, now)
             self._leave(link, p, now)
             self.origin[p] = node
             self.parked.append(p)
-            return
-        if not self._has_room(nxt, self.size[p]):
-            self.blocked_on[link] = nxt
-            self.waiters[nxt].append(link)
-            return
-        entry = self.next_in[nxt]
-        if entry > now + 1e-12:
-            self._schedule(link, entry)
-            return
-        self._leave(link, p, now)
-        self._enter(nxt, p, now)
+            return -1
+        if self.origin_wait[nxt]:
+            self._serve_origin(nxt, now)
+        if self._is_free(nxt, self.size[p]):
+            return nxt
+        if len(self.routes.trees) == 1:
+            self._block(link, (nxt,))
+            return -1
+        choices = self.routes.choices(d, node)
+        other = self._other_way(p, d, node, nxt, choices)
+        if other < 0:
+            self._block(link, (nxt, *(a for a in choices if a != nxt)))
+        return other
+
+    def _block(self, link: int, wanted: tuple[int, ...]) -> None:
+        """``link``'s head waits until one of ``wanted`` (the first is its own route) takes it."""
+        self.blocked_on[link] = wanted[0]
+        self.blocked_alts[link] = wanted
+        for other in wanted:
+            self.waiters[other].append(link)
+            self._arm(other)
 
     def _wake(self, link: int, now: float) -> None:
-        """Room was freed on ``link``: let blocked upstream heads, then waiting departures, in."""
+        """Room or an entry slot freed on ``link``: waiting departures go first, then heads of
+        upstream links, drawn in proportion to their links' capacities (merging)."""
+        if self.origin_wait[link]:
+            self._serve_origin(link, now)
         waiters = self.waiters[link]
-        while waiters and self._has_room(link, 0.0):
-            up = waiters[0]
-            if self.blocked_on[up] != link:
-                waiters.popleft()
-                continue
-            head = self.queue[up][0]
-            if not self._has_room(link, self.size[head]):
-                break
-            waiters.popleft()
-            self.blocked_on[up] = -1
-            self._try(up, now)
-        origin = self.origin_wait[link]
-        while origin and self._has_room(link, self.size[origin[0]]):
-            if self.next_in[link] > now + 1e-12:
+        for _ in range(len(waiters)):
+            if self.origin_wait[link] or not waiters:
+                return
+            if self.next_in[link] > now + EPS_H:
                 self._wake_at(link, self.next_in[link])
-                break
+                return
+            blocked_on, alts, queue, size = self.blocked_on, self.blocked_alts, self.queue, self.size
+            if len(waiters) > 1:
+                waiters[:] = [up for up in dict.fromkeys(waiters)
+                              if blocked_on[up] >= 0 and link in alts[up]]
+            elif blocked_on[waiters[0]] < 0 or link not in alts[waiters[0]]:
+                waiters.clear()
+            fits = [(up, self.cap[up]) for up in waiters if self._has_room(link, size[queue[up][0]])]
+            if not fits:
+                if waiters:
+                    self._arm(link)
+                return
+            up = fits[0][0] if len(fits) == 1 else self.routes.pick(fits)
+            waiters.remove(up)
+            blocked_on[up] = -1
+            self._try(up, now, granted=True)
+
+    def _serve_origin(self, link: int, now: float) -> None:
+        """Let departures waiting at ``link``'s entry in while it has room and an entry slot."""
+        origin = self.origin_wait[link]
+        while origin:
+            if not self._has_room(link, self.size[origin[0]]):
+                self._arm(link)
+                return
+            if self.next_in[link] > now + EPS_H:
+                self._wake_at(link, self.next_in[link])
+                return
             p = origin.popleft()
             if self._route(p, self.dest[p], self.origin[p]) == link:
                 waited = now - self.entered[p]
@@ -466,62 +542,70 @@ class TrafficEngine:
                 self._depart(p, now, from_node=self.origin[p])
 
     def _wake_at(self, link: int, time_h: float) -> None:
-        """Wake ``link``'s waiting departures at ``time_h`` (one pending wake per link)."""
-        if time_h < INF and not self.wake_pending[link]:
-            self.wake_pending[link] = True
+        """Wake ``link``'s waiting departures and heads at ``time_h`` (or earlier if already due)."""
+        if time_h < self.wake_h[link]:
+            self.wake_h[link] = time_h
             self._seq += 1
             heapq.heappush(self.heap, (time_h, _WAKE, self._seq, link))
+
+    def _flush(self, now: float) -> None:
+        """Wake the links that freed room."""
+        freed = self._freed
+        while freed:
+            self._wake(freed.pop(), now)
 
     # -------------------------------------------------------------------- the clock --
     def advance_to(self, until_h: float) -> None:
         """Process every event up to and including ``until_h`` (hours)."""
         heap = self.heap
-        self._freed: list[int] = []
         pop = heapq.heappop
+        self._flush(self.now)
         while heap and heap[0][0] <= until_h:
             time_h, kind, _, item = pop(heap)
             self.now = time_h
+            # room reaching an entry at t is seen by wake-ups at t, by other events only after t
+            # (as a time-stepped model's transfers see the positions of the step before)
+            self._seen_h = time_h + EPS_H if kind == _WAKE else time_h - EPS_H
             if kind == _DEPART:
                 self.departed_veh += self.size[item]
-                self.route_of[item] = self._draw_generation()
+                self.route_of[item] = self.routes.draw()
                 self._depart(item, time_h, from_node=self.origin[item])
-            elif kind == _FREE:
-                self.ghost[item] -= self.ghost_q[item].popleft()
-                if self.ghost[item] < 1e-9:
-                    self.ghost[item] = 0.0
-                self._freed.append(item)
             elif kind == _WAKE:
-                self.wake_pending[item] = False
+                if time_h >= self.wake_h[item]:
+                    self.wake_h[item] = INF
                 self._freed.append(item)
             else:
                 self.pending[item] = False
                 self._try(item, time_h)
-            freed = self._freed
-            while freed:
-                self._wake(freed.pop(), time_h)
+            if self._freed:
+                self._flush(time_h)
         self.now = max(self.now, until_h)
+        self._seen_h = self.now + EPS_H
 
     def refresh_links(self, links: np.ndarray | None = None) -> None:
         """Apply changed speed/capacity factors and closures, then re-plan and restart queues."""
-        self._freed = []
         tf = self.base_tf / np.maximum(self.speed_factor, 1e-9)
         cap = self.base_cap * self.cap_factor
         self.tf = tf.tolist()
         self.cap = cap.tolist()
+        length = self.net.length_km  # slower or narrower links have another backward wave
+        self.wave_kmh = fd_wave_speed_kmh(cap, length / np.maximum(tf, 1e-12),
+                                          np.asarray(self.storage) / np.maximum(length, 1e-9))
+        if self.backward_wave:
+            self.wave_h = (length / self.wave_kmh).tolist()
         changed = range(len(self.tf)) if links is None else np.flatnonzero(links).tolist()
         for link in changed:
+            if self.cap[link] > 0:  # a link that had lost all capacity opens its ends again
+                if self.next_out[link] == INF:
+                    self.next_out[link] = self.now
+                if self.next_in[link] == INF:
+                    self.next_in[link] = self.now
             queue = self.queue[link]
             if queue and not self.pending[link] and self.blocked_on[link] < 0:
-                out = self.next_out[link]
-                if out == INF and self.cap[link] > 0:
-                    self.next_out[link] = self.now
                 head = queue[0]
                 self._schedule(link, max(self.ready[head], self.next_out[link], self.now))
-            elif self.cap[link] > 0 and self.next_out[link] == INF:
-                self.next_out[link] = self.now
+            self._freed.append(link)
         self.replan()
-        while self._freed:
-            self._wake(self._freed.pop(), self.now)
 
     # ------------------------------------------------------------------------- state --
     def vehicles_en_route(self) -> float:
@@ -536,7 +620,7 @@ class TrafficEngine:
     def pending_delay_veh_h(self) -> float:
         """Delay so far of the platoons still on links (for the end-of-run total)."""
         total = 0.0
-        for link, queue in enumerate(self.queue):
+        for queue in self.queue:
             for p in queue:
                 lost = self.now - self.entered[p] - self.entered_tf[p]
                 if lost > 0:

@@ -26,7 +26,7 @@ def example() -> dict[str, Any]:
                       {"name": "middle", "households": 200, "polygon": box(1.5, -0.5, 2.5, 4.5)}],
             "shelters": [{"name": "school", "node": "4,1", "capacity_veh": 250}, {"name": "exit", "node": "4,4"}],
             "places": {"A": [0.0, 0.0], "B": [2 * _KM, 2 * _KM], "C": [4 * _KM, 4 * _KM]},
-            "deadline": "2h",
+            "deadline": "2h", "casualties_per_1000_veh_h": 20, "casualty_places": ["B", "C"],
         },
         "disruptions": [
             {"kind": "road_closure", "target": "roads", "roads": ["col0"], "start": "30min", "duration": "1h"},

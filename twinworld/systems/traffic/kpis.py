@@ -28,6 +28,7 @@ KPIS = (
     KPI("vehicles_en_route", MINIMIZE, "veh", "vehicles still driving at the end of the run"),
     KPI("trips_completed", MAXIMIZE, "veh", "vehicles that arrived"),
     KPI("total_travel_time_veh_h", MINIMIZE, "veh-h", "vehicle-hours driven or queued (to the end)"),
+    KPI("casualties", MINIMIZE, "persons", "injured on hazardous roads (wet, flooded, dark signals)"),
 )
 
 

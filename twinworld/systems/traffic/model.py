@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RoadNetworkSystem", "Platoon", "LinkEffect", "STREAMS"]
 
-#: The road system's random streams (after its system name): households per zone, route noise.
-STREAMS = ("zone", "routes")
+#: The road system's random streams (after its system name): households per zone, route noise,
+#: the injured on hazardous roads.
+STREAMS = ("zone", "routes", "casualties")
 
 
 @dataclass
@@ -87,6 +88,9 @@ class RoadNetworkSystem(System):
         self.zone_nodes = list(self.snapped.zone_nodes)
         self.state: RoadNetworkState | None = None
         self.signal_effects: dict[str, LinkEffect] = {}
+        self._last_costs: tuple[np.ndarray, np.ndarray | None] | None = None
+        self.casualties: dict[str, int] = {p: 0 for p in config.casualty_places}
+        self.casualties_unreached = 0
         self.effects: list[LinkEffect] = []
         self.stage_delay_h: dict[str, float] = {}
         self.shelter_rule = "nearest"
@@ -169,6 +173,13 @@ class RoadNetworkSystem(System):
         engine = self.engine
         cost = engine.current_cost_h() if engine is not None else self.net.free_flow_h
         is_open = engine.is_open if engine is not None else None
+        seen = (cost, None if is_open is None else is_open.copy())
+        last = self._last_costs
+        if last is not None and np.array_equal(last[0], cost) and (
+                (last[1] is None and seen[1] is None) or (last[1] is not None and seen[1] is not None
+                                                           and np.array_equal(last[1], seen[1]))):
+            return      # nothing on the roads changed since the last publication: the times stand
+        self._last_costs = seen
         names = list(places)
         _, time_h = self.net.trees_to([places[n] for n in names], cost, is_open)
         minutes = 60.0 * time_h[:, [places[n] for n in names]].T
@@ -317,18 +328,48 @@ class RoadNetworkSystem(System):
             self._schedule(self._contraflow_effect(lever, engine.time_to_h), float(lever.start),  # type: ignore[arg-type]
                            world.horizon_h)
         self._publish_access()
+        for place in self.casualties:
+            world.services.publish(f"{self.name}.casualties.{place}", 0.0)
         world.env.process(self._drive(float(config.tick)))  # type: ignore[arg-type]
         if self.reroute_every_h is not None:
             world.env.process(self._reroute(self.reroute_every_h))
 
     def _drive(self, tick_h: float):
         """Advance the engine with the World's clock, one tick (simulated hours) at a time; publish
-        the named places' travel times (queues change them) every tick."""
+        the named places' travel times (queues change them) and the injured every tick."""
+        rate = float(self.config.casualties_per_1000_veh_h) / 1000.0  # type: ignore[arg-type]
+        rng = self.world.streams.get(self.name, "casualties") if rate > 0 and self.casualties else None
         while True:
             self.engine.advance_to(self.world.now)
             if self.snapped.places and self.world.now > 0:
                 self._publish_access()
+            if rng is not None:
+                self._injure(rng, rate * tick_h)
             yield self.world.env.timeout(tick_h)
+
+    def _injure(self, rng: np.random.Generator, per_vehicle: float) -> None:
+        """Injuries on hazardous links (wet or flooded roads, dark signals) in the last tick: Poisson
+        in the vehicles on them; each injured goes to the nearest reachable casualty place."""
+        engine = self.engine
+        assert engine is not None
+        hazard = (engine.speed_factor < 1.0) | (engine.cap_factor < 1.0)
+        on = np.asarray(engine.occ) * hazard
+        count = int(rng.poisson(per_vehicle * on.sum())) if on.sum() > 0 else 0
+        if count == 0:
+            return
+        links = rng.choice(self.net.n_links, size=count, p=on / on.sum())
+        names = list(self.casualties)
+        nodes = [self.snapped.places[p] for p in names]
+        _, time_h = self.net.trees_to(nodes, engine.current_cost_h(), engine.is_open)
+        for link in links.tolist():
+            times = time_h[:, self.net.v[link]]
+            if not np.isfinite(times).any():
+                self.casualties_unreached += 1
+                continue
+            self.casualties[names[int(np.argmin(times))]] += 1
+        for place, total in self.casualties.items():
+            self.world.services.publish(f"{self.name}.casualties.{place}", float(total))
+        self.world.cascade.outcome(self.name, "injured", float(count))
 
     def _reroute(self, every_h: float):
         """Re-plan every vehicle's route on current travel times every ``every_h`` hours."""
@@ -347,9 +388,11 @@ class RoadNetworkSystem(System):
 
     def kpis(self) -> dict[str, float]:
         engine = self.finish()
-        return compute_kpis(engine, horizon_h=self.world.horizon_h,
+        kpis = compute_kpis(engine, horizon_h=self.world.horizon_h,
                             deadline_h=float(self.config.deadline),  # type: ignore[arg-type]
                             since_h=self.world.warmup_h)
+        kpis["casualties"] = float(sum(self.casualties.values()) + self.casualties_unreached)
+        return kpis
 
     def tables(self) -> dict[str, pd.DataFrame]:
         engine = self.finish()

@@ -188,10 +188,10 @@ class RoadNetwork:
         is_open
             Links that may be used (default all).
         noise, rng
-            With ``noise > 0``, each destination's tree is built on costs multiplied by
-            ``1 + noise * U(0, 1)`` (drawn from ``rng`` per link and destination), which breaks ties
-            between equally short routes differently per destination (UXsim's ``duo_noise``).
-            ``time_h`` is then the noisy time (at most ``1 + noise`` times the true one).
+            With ``noise > 0``, the trees are built on costs multiplied by ``1 + noise * U(0, 1)``,
+            one draw per link (from ``rng``) shared by every destination, as UXsim's ``duo_noise``
+            breaks ties between equally short routes. ``time_h`` is then the noisy time (at most
+            ``1 + noise`` times the true one).
 
         Returns
         -------
@@ -214,10 +214,10 @@ class RoadNetwork:
         dest = np.asarray(destinations, dtype=np.int64)
         if dest.size == 0:
             return np.zeros((0, n), np.int64), np.zeros((0, n))
-        if noise > 0 and rng is not None:
-            time_h, pred = self._noisy_trees(dest, best, weights, noise, rng)
-        else:
-            time_h, pred = dijkstra(graph, directed=True, indices=dest, return_predecessors=True)
+        if noise > 0 and rng is not None:  # one draw per link, shared by every destination
+            weights = weights * (1.0 + noise * rng.random(best.size))
+            graph = csr_matrix((weights, (self.v[best], self.u[best])), shape=(n, n))
+        time_h, pred = dijkstra(graph, directed=True, indices=dest, return_predecessors=True)
         keys = self.u[best] * n + self.v[best]
         sort = np.argsort(keys)
         keys, best_sorted = keys[sort], best[sort]
@@ -230,19 +230,6 @@ class RoadNetwork:
             pos = np.searchsorted(keys, want)
             next_link[row, ok] = best_sorted[pos]
         return next_link, time_h
-
-    def _noisy_trees(self, dest: np.ndarray, best: np.ndarray, weights: np.ndarray, noise: float,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Reverse Dijkstra from each destination on its own noisy link costs."""
-        n = self.n_nodes
-        pred = np.empty((dest.size, n), np.int64)
-        time_h = np.empty((dest.size, n))
-        for row, d in enumerate(dest):
-            noisy = csr_matrix((weights * (1.0 + noise * rng.random(best.size)),
-                                (self.v[best], self.u[best])), shape=(n, n))
-            time_h[row], pred[row] = dijkstra(noisy, directed=True, indices=int(d),
-                                              return_predecessors=True)
-        return time_h, pred
 
     def free_flow_times_h(self, origins: Sequence[int], destinations: Sequence[int]) -> np.ndarray:
         """Free-flow shortest-path hours from each origin to each destination."""

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from twinworld.params import duration
 from twinworld.errors import FeedError, Problem
+from twinworld.params import duration, step_duration
 from twinworld.systems.base import Frozen, StrategyConfig, SystemConfig, element_field
 
 __all__ = ["Simultaneous", "Stage", "Staged", "Contraflow", "ShelterAssignment", "DynamicRerouting",
@@ -70,7 +70,7 @@ class DynamicRerouting(StrategyConfig):
 
     kind: Literal["dynamic_rerouting"]
     enabled: bool = True
-    every: duration(gt=0) = 1 / 6  # type: ignore[valid-type]
+    every: step_duration() = 1 / 6  # type: ignore[valid-type]
 
 
 STRATEGIES = (Simultaneous, Staged, Contraflow, ShelterAssignment, DynamicRerouting)

@@ -6,8 +6,8 @@ Other systems (ambulance transfers between hospitals, supply trucks) ask a runni
     minutes = roads.travel_time_matrix({"Central": (60.170, 24.941), "Harbour": (60.166, 24.951)})
 
 The answer reflects closures, floods and capacity losses active now and, with ``congested=True``,
-the queues now on the links (a link takes its free-flow time or the time to discharge its queue,
-whichever is longer). Unreachable pairs are ``inf``.
+the traffic now on the links (each link's current travel time: its length over the mean speed of
+its vehicles, see :mod:`.link_times`). Unreachable pairs are ``inf``.
 """
 
 from __future__ import annotations

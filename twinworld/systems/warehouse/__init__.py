@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from twinworld.errors import Problem
-from twinworld.systems.base import Consumes, Service, SystemPlugin
+from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
 from twinworld.systems.warehouse.example import example
 from twinworld.systems.warehouse.disruptions import DISRUPTIONS
@@ -14,6 +14,7 @@ from twinworld.systems.warehouse.model import STREAMS, SupplyNetwork
 from twinworld.systems.warehouse.state import SupplyNetworkState
 from twinworld.systems.warehouse.network import build_graph, unreachable_customers
 from twinworld.systems.warehouse.strategies import STRATEGIES
+from twinworld.systems.warehouse.workload import estimate_events
 
 __all__ = ["plugin", "SupplyNetwork", "SupplyNetworkConfig", "SupplyNetworkState", "check"]
 
@@ -65,6 +66,12 @@ def check(config: SupplyNetworkConfig) -> list[Problem]:
     return problems
 
 
+def locations(config: SupplyNetworkConfig) -> dict[str, tuple[float, float]]:
+    """Nodes that carry a ``location``."""
+    return {n.name: n.location for group in (config.suppliers, config.ports, config.warehouses, config.customers)
+            for n in group if n.location is not None}
+
+
 def elements(config: SupplyNetworkConfig) -> dict[str, str]:
     """Targetable elements: nodes by role (supplier, port, warehouse, customer) and lanes."""
     return {**config.roles(), **{label: "lane" for label in config.lane_labels()}}
@@ -77,6 +84,7 @@ plugin = SystemPlugin(
     disruptions=DISRUPTIONS,
     strategies=STRATEGIES,
     kpis=KPIS,
+    estimate_events=estimate_events,
     elements=elements,
     element_types={"supplier": "a supplier dispatching to warehouses", "port": "a port ships pass through",
                    "warehouse": "a warehouse holding stock", "customer": "a customer placing orders",
@@ -88,11 +96,15 @@ plugin = SystemPlugin(
                 kinds=("supply",)),
     ),
     consumes=(Consumes("warehouse", ("power",),
-                       "cold storage: the stock the warehouse can hold (the rest spoils)"),),
+                       "cold storage: the stock the warehouse can hold (the rest spoils)", criticality=3),
+              Consumes("port", ("port_supply",), "the port's handling: closed while the port system is, "
+                                                 "delayed by its anchorage wait"),
+              Consumes(SYSTEM, ("road_travel",), "transit times of road lanes between located nodes")),
     observable=SupplyNetworkState,
     streams=STREAMS,
     check=check,
     example=example,
+    locations=locations,
     description="Suppliers, ports, warehouses and customers on transport lanes, with inventory "
                 "policies, backorders or lost sales, and disruptions that close ports and lanes.",
 )

@@ -8,11 +8,13 @@ distribution, an optional capacity and a cost per unit.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from twinworld.params import Duration, duration, param
+from twinworld.limits import MAX_CV, MAX_LIST_ITEMS, MAX_MAGNITUDE, MAX_MULTIPLIER
+from twinworld.params import Dist, Duration, LatLon, duration, param, step_duration
 from twinworld.systems.base import Frozen, SystemConfig
 
 __all__ = ["LeadTime", "SupplierSpec", "PortSpec", "SSPolicy", "RSPolicy", "BaseStockPolicy",
@@ -28,7 +30,7 @@ class LeadTime(Frozen):
 
     distribution: Literal["fixed", "exponential", "lognormal", "gamma", "uniform"] = "fixed"
     mean: duration(ge=0) = Field(description="mean transit time, e.g. 3d")  # type: ignore[valid-type]
-    cv: param(ge=0) = Field(0.0, description="coefficient of variation (sd / mean); "  # type: ignore[valid-type]
+    cv: param(ge=0, le=MAX_CV) = Field(0.0, description="coefficient of variation (sd / mean); "  # type: ignore[valid-type]
                                              "ignored for fixed (0) and exponential (1)")
 
     @model_validator(mode="before")
@@ -50,13 +52,21 @@ def _or_duration(schema: dict[str, Any]) -> None:
         schema["description"] = description
 
 
+def _high(value: float | Dist) -> float:
+    return value.bounds[1] if isinstance(value, Dist) else float(value)
+
+
+def _low(value: float | Dist) -> float:
+    return value.bounds[0] if isinstance(value, Dist) else float(value)
+
+
 class SupplierSpec(Frozen):
     """A source of goods with unlimited stock; orders leave at most at its dispatch rate."""
 
     name: str
     capacity_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
         None, description="units it can dispatch per day; empty = unlimited")
-    location: tuple[float, float] | None = Field(None, description="(latitude, longitude)")
+    location: LatLon | None = Field(None, description="(latitude, longitude)")
 
 
 class PortSpec(Frozen):
@@ -66,7 +76,7 @@ class PortSpec(Frozen):
     handling_time: duration(ge=0) = Field(12.0, description="unloading and clearing per shipment")  # type: ignore[valid-type]
     throughput_units_per_day: param(gt=0) | None = Field(  # type: ignore[valid-type]
         None, description="units the port can handle per day; empty = unlimited")
-    location: tuple[float, float] | None = None
+    location: LatLon | None = None
 
 
 class SSPolicy(Frozen):
@@ -76,12 +86,23 @@ class SSPolicy(Frozen):
     reorder_point_units: param(ge=0) = Field(description="s")  # type: ignore[valid-type]
     order_up_to_units: param(gt=0) = Field(description="S (must exceed s)")  # type: ignore[valid-type]
 
+    @model_validator(mode="after")
+    def _s_below_S(self) -> SSPolicy:
+        s_high = _high(self.reorder_point_units)
+        big_s_low = _low(self.order_up_to_units)
+        if s_high >= big_s_low:
+            s_text = f"up to {s_high:g}" if isinstance(self.reorder_point_units, Dist) else f"{s_high:g}"
+            big_text = f"as low as {big_s_low:g}" if isinstance(self.order_up_to_units, Dist) else f"{big_s_low:g}"
+            raise ValueError(f"reorder_point_units s ({s_text}) must be below order_up_to_units S "
+                             f"({big_text}) in every sample")
+        return self
+
 
 class RSPolicy(Frozen):
     """(R, S): every ``review_every``, order up to ``S`` (periodic review)."""
 
     kind: Literal["R_S"]
-    review_every: duration(gt=0) = Field(description="R, e.g. 7d")  # type: ignore[valid-type]
+    review_every: step_duration() = Field(description="R, e.g. 7d")  # type: ignore[valid-type]
     order_up_to_units: param(gt=0) = Field(description="S")  # type: ignore[valid-type]
 
 
@@ -99,16 +120,16 @@ class WarehouseSpec(Frozen):
     """A warehouse or distribution centre holding stock."""
 
     name: str
-    sources: list[str] = Field(min_length=1, description="suppliers or warehouses it orders from, "
+    sources: list[str] = Field(min_length=1, max_length=MAX_LIST_ITEMS, description="suppliers or warehouses it orders from, "
                                                          "in order of preference (the first is primary)")
     policy: InventoryPolicy
     initial_units: param(ge=0) | None = Field(  # type: ignore[valid-type]
         None, description="stock at the start; empty = the policy's order-up-to level")
     in_transit_units: int = Field(
-        0, ge=0, description="units already on their way from the primary source at the start, "
+        0, ge=0, le=MAX_MAGNITUDE, description="units already on their way from the primary source at the start, "
                              "arriving in weekly lots spread over the first leg's mean transit time")
     holding_cost_per_unit_day: param(ge=0) = 0.0  # type: ignore[valid-type]
-    location: tuple[float, float] | None = None
+    location: LatLon | None = None
 
 
 class CustomerSpec(Frozen):
@@ -116,11 +137,11 @@ class CustomerSpec(Frozen):
 
     name: str
     demand_per_day: param(ge=0) = Field(description="Poisson rate of orders per day")  # type: ignore[valid-type]
-    units_per_order: int = Field(1, ge=1)
+    units_per_order: int = Field(1, ge=1, le=MAX_MAGNITUDE)
     served_by: str | None = Field(None, description="the warehouse it orders from; empty = the one "
                                                     "with the shortest lane to it")
     critical: bool = Field(False, description="served first under priority_allocation (e.g. a hospital)")
-    location: tuple[float, float] | None = None
+    location: LatLon | None = None
 
 
 class LaneSpec(Frozen):
@@ -151,23 +172,22 @@ class SupplyNetworkConfig(SystemConfig):
     """
 
     kind: Literal["supply_network"]
-    suppliers: list[SupplierSpec] = Field(min_length=1)
-    ports: list[PortSpec] = []
-    warehouses: list[WarehouseSpec] = Field(min_length=1)
-    customers: list[CustomerSpec] = Field(min_length=1)
-    lanes: list[LaneSpec] = Field(min_length=1)
+    suppliers: list[SupplierSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    ports: list[PortSpec] = Field([], max_length=MAX_LIST_ITEMS)
+    warehouses: list[WarehouseSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    customers: list[CustomerSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    lanes: list[LaneSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     unmet_demand: Literal["backorder", "lost_sales"] = "backorder"
     shortage_cost_per_unit: param(ge=0) = Field(  # type: ignore[valid-type]
         0.0, description="per unit lost, and per unit backordered")
     backorder_cost_per_unit_day: param(ge=0) = 0.0  # type: ignore[valid-type]
-    critical_cost_factor: float = Field(1.0, ge=0, description="shortage costs of critical customers x this")
+    critical_cost_factor: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="shortage costs of critical customers x this")
     warmup: Duration = Field(0.0, description="demand before this time is not counted in the KPIs")
 
     @field_validator("lanes")
     @classmethod
     def _lane_labels(cls, value: list[LaneSpec]) -> list[LaneSpec]:
-        labels = [lane.label for lane in value]
-        repeated = sorted({x for x in labels if labels.count(x) > 1})
+        repeated = sorted(x for x, k in Counter(lane.label for lane in value).items() if k > 1)
         if repeated:
             raise ValueError(f"lanes must be distinct; repeated: {', '.join(repeated)} "
                              "(give a parallel lane its own name)")
@@ -175,8 +195,7 @@ class SupplyNetworkConfig(SystemConfig):
 
     @model_validator(mode="after")
     def _names_unique(self) -> "SupplyNetworkConfig":
-        names = self.node_names()
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        repeated = sorted(n for n, k in Counter(self.node_names()).items() if k > 1)
         if repeated:
             raise ValueError(f"node names must be unique across suppliers, ports, warehouses and "
                              f"customers; repeated: {', '.join(repeated)}")

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from twinworld.limits import MAX_MULTIPLIER
 from twinworld.params import param
 from twinworld.systems.base import SYSTEM, DisruptionConfig
 
@@ -61,7 +62,7 @@ class DemandSpike(DisruptionConfig):
     targets = (SYSTEM, "customer", "warehouse")
 
     kind: Literal["demand_spike"]
-    multiplier: param(ge=0) = Field(description="order-rate multiplier, e.g. 1.8")  # type: ignore[valid-type]
+    multiplier: param(ge=0, le=MAX_MULTIPLIER) = Field(description="order-rate multiplier, e.g. 1.8")  # type: ignore[valid-type]
 
 
 class CapacityLoss(DisruptionConfig):

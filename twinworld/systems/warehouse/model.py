@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 import pandas as pd
 
+import simpy
+
 from twinworld.systems.base import DisruptionConfig, StrategyConfig, System, target_element
 from twinworld.systems.warehouse.config import SupplyNetworkConfig
 from twinworld.systems.warehouse.disruptions import (CapacityLoss, DemandSpike, LaneClosure,
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
     from twinworld.core.world import World
 
 __all__ = ["SupplyNetwork", "STREAMS"]
+
+#: A shortage up to a week after a closure ends is still its doing (the backlog clears slowly).
+_BACKLOG_LINGER_H = 168.0
 
 #: The network's random streams (after its system name): customer orders, lane transit times.
 STREAMS = ("demand", "lead_time")
@@ -51,6 +56,8 @@ class SupplyNetwork(System):
         self.graph = build_graph(config)
         self.roles = config.roles()
         self.lanes = {lane.label: lane for lane in config.lanes}
+        self.road_lanes = {(lane.origin, lane.destination): lane.label for lane in config.lanes
+                           if lane.mode == "road"}
         self.lane_of = {(u, v): d["label"] for u, v, d in self.graph.edges(data=True)}
         self.ports = {p.name: p for p in config.ports}
         self.suppliers = {s.name: s for s in config.suppliers}
@@ -86,6 +93,11 @@ class SupplyNetwork(System):
         self.count_from_h = float(config.warmup)    # customer orders before this are not counted
         self.state: SupplyNetworkState | None = None
         self.cold_storage_loss: dict[str, dict[str, float]] = {w: {} for w in self.warehouses}
+        self.closed_since: dict[str, float] = {}       # element -> start of its open-ended closure
+        self.reopened: dict[str, simpy.Event] = {}     # woken when that closure ends
+        self.capacity_loss: dict[str, float] = {}      # element -> share lost by a coupling
+        self.port_delay_h: dict[str, float] = {}       # supply port -> anchorage wait fed by a port
+        self.road_h: dict[str, float] = {}             # road lane -> hours the road system says
         self.counts["spoiled_units"] = 0.0
         rec = world.recorder
         self.stock_probes = {w: rec.probe(f"{name}.{w}.on_hand", initial=wh.on_hand)
@@ -149,13 +161,18 @@ class SupplyNetwork(System):
 
     # --------------------------------------------------------------- couplings, live state --
     def degrade(self, element: str | None, share_lost: float, *, cause: str, kind: str = "power") -> None:
-        """Lose a share of a warehouse's cold storage while its power is out (after the backup).
+        """A coupled provider failed: a warehouse loses cold storage (``power``); a port (or lane)
+        loses its capacity, closing when all of it is gone (``port_supply``: the port it stands
+        for is closed)."""
+        if kind == "power":
+            self._cold_storage(self.warehouses[str(element)], share_lost, cause)
+            return
+        self._capacity(str(element), share_lost)
 
-        The warehouse can then hold only ``1 - share`` of its order-up-to level: stock above that
-        spoils at once (counted in ``spoiled_units``) and its policy orders up to the lower level
-        until power is back.
-        """
-        wh = self.warehouses[str(element)]
+    def _cold_storage(self, wh: Warehouse, share_lost: float, cause: str) -> None:
+        """The warehouse can hold only ``1 - share`` of its order-up-to level: stock above that
+        spoils at once (``spoiled_units``); its policy orders up to the lower level until power is
+        back."""
         losses = self.cold_storage_loss[wh.name]
         if share_lost > 0:
             losses[cause] = share_lost
@@ -167,10 +184,48 @@ class SupplyNetwork(System):
         if wh.on_hand > limit:
             spoiled = wh.on_hand - limit
             wh.on_hand = limit
+            wh.spoiled += spoiled
             self.counts["spoiled_units"] += spoiled
             self._stock_changed(wh)
             self.world.recorder.event("stock_spoiled", f"{self.name}.{wh.name} -{spoiled} units ({cause})")
         self._review(wh)
+
+    def _capacity(self, element: str, share_lost: float) -> None:
+        now = self.env.now
+        closing = share_lost >= 1.0 - 1e-9
+        if closing and element not in self.closed_since:
+            self.closed_since[element] = now
+            self.outages.close_from(element, now)
+            self.reopened[element] = self.env.event()
+            self.world.recorder.event("closed_by_coupling", f"{self.name}.{element}")
+        elif not closing and element in self.closed_since:
+            self.outages.reopen(element, self.closed_since.pop(element), now)
+            self.reopened.pop(element).succeed()
+            self.world.recorder.event("reopened_by_coupling", f"{self.name}.{element}")
+        self.capacity_loss[element] = 0.0 if closing else share_lost
+
+    def _until_open(self, element: str) -> simpy.Event:
+        """An event at the moment ``element`` reopens (a timeout, or the end of an open closure)."""
+        reopens = self.outages.reopens_at(element, self.env.now)
+        if math.isinf(reopens) and element in self.reopened:
+            return self.reopened[element]
+        return self.env.timeout(reopens - self.env.now)
+
+    def feed(self, kind: str, provider_elements: tuple[str, ...], value: float, *, element: str | None,
+             cause: int | None) -> None:
+        """A port's expected anchorage wait (``port_supply``: added to the supply port's handling)
+        or a road travel time between two places (``road_travel``: road lanes between them take it;
+        an unreachable pair closes the lane until a route opens)."""
+        if kind == "port_supply" and element is not None:
+            self.port_delay_h[element] = max(0.0, value)
+        elif kind == "road_travel" and len(provider_elements) == 2:
+            label = self.road_lanes.get(provider_elements)
+            if label is None:
+                return
+            self.road_h[label] = value / 60.0
+            self._capacity(label, 1.0 if math.isinf(value) else 0.0)
+        else:
+            super().feed(kind, provider_elements, value, element=element, cause=cause)
 
     def warm_start(self, state: SupplyNetworkState) -> None:  # type: ignore[override]
         """Start from observed stock, backorders and inbound shipments of the warehouses named."""
@@ -332,6 +387,8 @@ class SupplyNetwork(System):
             if order.counted:
                 self.counts["weighted_short_units"] += short * (
                     self.config.critical_cost_factor if order.critical else 1.0)
+                self.world.cascade.outcome(self.name, "units_short", short, element=wh.name, anywhere=True,
+                                           lingering_h=_BACKLOG_LINGER_H)
             self.shortages.append(self.env.now)
         if order.is_customer and self.config.unmet_demand == "lost_sales":
             order.open_units = 0
@@ -561,7 +618,7 @@ class SupplyNetwork(System):
         while True:
             for where in (node, element):
                 if not outages.is_open(where, env.now):
-                    yield env.timeout(outages.reopens_at(where, env.now) - env.now)
+                    yield self._until_open(where)
             if not booked:
                 booked = True
                 ready = self._reserve(element, units, float(capacity_per_day))  # type: ignore[arg-type]
@@ -572,7 +629,8 @@ class SupplyNetwork(System):
 
     def _reserve(self, element: str, units: int, capacity_per_day: float) -> float:
         """Book ``units`` on an element's FIFO capacity (at its current share); returns when they are through."""
-        factor = self.outages.capacity_factor(element, self.env.now) or 1.0
+        factor = (self.outages.capacity_factor(element, self.env.now) or 1.0) * (
+            1.0 - self.capacity_loss.get(element, 0.0))
         start = max(self.env.now, self.free_at.get(element, 0.0))
         self.free_at[element] = start + units / (capacity_per_day * factor / 24.0)
         return self.free_at[element]
@@ -584,7 +642,7 @@ class SupplyNetwork(System):
         while remaining > 1e-9:
             now = env.now
             if not outages.is_open(element, now):
-                yield env.timeout(outages.reopens_at(element, now) - now)
+                yield self._until_open(element)
                 continue
             step = min(remaining, outages.next_closure(element, now) - now)
             self.moves.append((shipment.id, element, now, now + step))
@@ -601,10 +659,10 @@ class SupplyNetwork(System):
         if not outages.is_open(port, env.now):
             if self.reroute is not None and self._replan(shipment, i, first_mode="sea", force=True):
                 return False
-            yield env.timeout(outages.reopens_at(port, env.now) - env.now)
+            yield self._until_open(port)
         spec = self.ports[port]
         yield from self._leave(port, port, shipment.units, spec.throughput_units_per_day)
-        yield from self._traverse(shipment, port, float(spec.handling_time))
+        yield from self._traverse(shipment, port, float(spec.handling_time) + self.port_delay_h.get(port, 0.0))
         return True
 
     def _replan(self, shipment: Shipment, i: int, *, first_mode: str | None = None,
@@ -633,6 +691,9 @@ class SupplyNetwork(System):
                                         None if fixed else self._stream("lead_time", label))
         value, rng = lead
         hours = value if rng is None else draw_lead_time_h(value, rng)
+        road = self.road_h.get(label)
+        if road is not None and math.isfinite(road):
+            hours = road              # a truck on the road system's current travel time
         return hours * shipment.factor
 
     def _dispatch(self, shipment: Shipment) -> None:

@@ -78,9 +78,13 @@ def route_hours(graph: nx.DiGraph, path: list[str]) -> float:
 
 
 def unreachable_customers(graph: nx.DiGraph, config: SupplyNetworkConfig) -> dict[str, str]:
-    """Customers no supplier can reach through a warehouse: name -> why."""
+    """Customers no supplier can reach through a warehouse: name -> why.
+
+    Linear in the network's size for the usual few distinct sources: one reachability search per
+    node that some warehouse orders from, then a work-list over the warehouses.
+    """
     reasons: dict[str, str] = {}
-    stocked = {w.name for w in config.warehouses if _fed(graph, w.name, w.sources, config)}
+    stocked = _fed_warehouses(graph, config)
     for customer in config.customers:
         feeders = [u for u in graph.predecessors(customer.name) if graph.nodes[u]["role"] == "warehouse"]
         if customer.served_by is not None:
@@ -94,19 +98,55 @@ def unreachable_customers(graph: nx.DiGraph, config: SupplyNetworkConfig) -> dic
     return reasons
 
 
-def _fed(graph: nx.DiGraph, warehouse: str, sources: list[str], config: SupplyNetworkConfig,
-         seen: frozenset[str] = frozenset()) -> bool:
+def _reach(graph: nx.DiGraph, origin: str) -> set[str]:
+    """Nodes a shipment from ``origin`` can get to (as :func:`route` moves: not through a customer
+    or a supplier), found by one breadth-first search."""
+    reached: set[str] = set()
+    frontier = [origin]
+    while frontier:
+        node = frontier.pop()
+        for nxt in graph.successors(node):
+            if nxt in reached:
+                continue
+            reached.add(nxt)
+            if graph.nodes[nxt]["role"] not in ("customer", "supplier"):
+                frontier.append(nxt)
+    return reached
+
+
+def _fed_warehouses(graph: nx.DiGraph, config: SupplyNetworkConfig) -> set[str]:
+    """Warehouses stock can reach: a supplier among their sources reaches them over the lanes, or a
+    warehouse among their sources does that is fed itself (the least fixed point)."""
     roles = config.roles()
-    sources_of = {w.name: w.sources for w in config.warehouses}
-    for source in sources:
-        if source not in graph or route(graph, source, warehouse) is None:
-            continue
-        if roles.get(source) == "supplier":
-            return True
-        if roles.get(source) == "warehouse" and source not in seen and \
-                _fed(graph, source, sources_of[source], config, seen | {warehouse}):
-            return True
-    return False
+    reach: dict[str, set[str]] = {}
+
+    def reaches(source: str, warehouse: str) -> bool:
+        if source not in graph:
+            return False
+        if source not in reach:
+            reach[source] = _reach(graph, source)
+        return warehouse in reach[source]
+
+    fed: set[str] = set()
+    waiting_on: defaultdict[str, list[str]] = defaultdict(list)  # source warehouse -> dependents
+    queue: list[str] = []
+    for wh in config.warehouses:
+        for source in wh.sources:
+            if not reaches(source, wh.name):
+                continue
+            if roles.get(source) == "supplier":
+                if wh.name not in fed:
+                    fed.add(wh.name)
+                    queue.append(wh.name)
+                break
+            if roles.get(source) == "warehouse" and source != wh.name:
+                waiting_on[source].append(wh.name)
+    while queue:
+        for dependent in waiting_on.pop(queue.pop(), []):
+            if dependent not in fed:
+                fed.add(dependent)
+                queue.append(dependent)
+    return fed
 
 
 class Outages:
@@ -131,6 +171,20 @@ class Outages:
             self.close(element, start_h, end_h)
         elif share > 0 and end_h > start_h:
             self._losses[element].append((start_h, end_h, share))
+
+    def close_from(self, element: str, start_h: float) -> None:
+        """Closed from ``start_h`` until further notice (:meth:`reopen`): a coupled provider failed."""
+        self._closed[element].append((start_h, math.inf))
+        self._closed[element].sort()
+
+    def reopen(self, element: str, start_h: float, end_h: float) -> None:
+        """End the open-ended closure that began at ``start_h``."""
+        windows = self._closed[element]
+        if (start_h, math.inf) in windows:
+            windows.remove((start_h, math.inf))
+            if end_h > start_h:
+                windows.append((start_h, end_h))
+                windows.sort()
 
     def windows(self, element: str) -> list[tuple[float, float]]:
         return list(self._closed.get(element, ()))

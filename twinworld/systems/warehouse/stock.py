@@ -104,6 +104,7 @@ class Warehouse:
         self.backlog_units = 0
         self.received = 0
         self.shipped = 0
+        self.spoiled = 0                   # lost when cold storage lost power
         self.demand_per_day = 0.0
         self.reserve_units = 0.0
         self.in_stock: bool | None = None  # last published availability

@@ -17,7 +17,7 @@ Writes, next to this script:
   port calls against;
 - ``kestrel_bay_port.yaml``: the port and quay polygons.
 
-Run ``python data/ais/make_sample.py`` (or ``--out DIR``); the same files come out every time.
+Run ``python scenarios/data/ais/make_sample.py`` (or ``--out DIR``); the same files come out every time.
 """
 
 from __future__ import annotations

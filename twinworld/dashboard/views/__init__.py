@@ -1,0 +1,1 @@
+"""The dashboard's four views: region map, run replay, sweep explorer, live twin."""

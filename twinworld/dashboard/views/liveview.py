@@ -1,0 +1,133 @@
+"""The live view: each system's current state from the twin, the recommendation, messages, quarantine.
+
+The page polls the server once a second and redraws only when a message has arrived since.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from twinworld.dashboard.charts import census_figure, recommendation_figure
+from twinworld.dashboard.ui import card, fmt, guard, note, stat, table
+
+__all__ = ["layout", "register"]
+
+
+def layout(ctx: Any) -> html.Div:
+    return html.Div([
+        html.Div(id="live-message"),
+        html.Div(id="live-summary", className="stats-row"),
+        html.Div(id="live-body"),
+        dcc.Interval(id="live-tick", interval=1000, disabled=ctx.live is None),
+        dcc.Store(id="live-version", data=-1),
+    ], className="view")
+
+
+def _ago(time_s: float | None) -> str:
+    if not time_s:
+        return "–"
+    seconds = max(0.0, time.time() - time_s)
+    return f"{seconds:.0f} s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"
+
+
+def _beds(ctx: Any, system: str) -> dict[str, int]:
+    scenario = ctx.scenario.scenario
+    config = scenario.systems.get(system) if scenario is not None else None
+    if config is None or config.kind != "hospital_region":
+        return {}
+    return {h.name: int(h.ward_beds + h.icu_beds) for h in config.hospitals}
+
+
+def _recommendation(system: str, rec: dict[str, Any]) -> Any:
+    extras = []
+    for key, label in (("ess", "effective sample size"), ("samples", "sampled futures"),
+                       ("messages", "messages the twin has read"), ("quarantined", "quarantined by the twin")):
+        if key in rec:
+            extras.append(stat(label, fmt(rec[key])))
+    posterior = rec.get("posterior")
+    post = html.Pre(json.dumps(posterior, indent=1)[:1500], className="code") if posterior else None
+    return card(f"{system}: recommendation",
+                html.P([html.Span("Recommended: "),
+                        html.B(str(rec.get("recommended", "–")), id=f"live-recommended-{system}"),
+                        html.Span(f"  (updated {_ago(rec.get('time_s'))})", className="muted")], className="big"),
+                dcc.Graph(figure=recommendation_figure(rec.get("strategies", []), str(rec.get("primary", "")),
+                                                       str(rec.get("direction", "minimize")),
+                                                       str(rec.get("recommended", ""))),
+                          config={"displaylogo": False}),
+                html.Div(extras, className="stats-row"),
+                html.Details([html.Summary("posterior"), post]) if post else None)
+
+
+def _census(ctx: Any, system: str, census: dict[str, dict[str, Any]]) -> Any:
+    beds = _beds(ctx, system)
+    rows = [{"hospital": h, "ward": c["ward_occupied"], "icu": c["icu_occupied"],
+             "beds": beds.get(h), "updated": _ago(c.get("time_s"))} for h, c in sorted(census.items())]
+    missing = sorted(set(beds) - set(census))
+    return card(f"{system}: bed census",
+                dcc.Graph(figure=census_figure(census, beds), config={"displaylogo": False}),
+                table(rows, [("hospital", "hospital"), ("ward", "ward occupied"), ("icu", "ICU occupied"),
+                             ("beds", "staffed beds"), ("updated", "updated")], id=f"live-census-{system}"),
+                html.P(f"no census yet from {', '.join(missing)}", className="muted") if missing else None)
+
+
+def _topics(topics: dict[str, dict[str, Any]]) -> Any:
+    if not topics:
+        return None
+    rows = [{"topic": t, "system": v["system"], "value": json.dumps(v["data"])[:120], "updated": _ago(v["time_s"])}
+            for t, v in sorted(topics.items())]
+    return card("Other state topics (latest per topic)",
+                table(rows, [("system", "system"), ("topic", "topic"), ("value", "value"), ("updated", "updated")]))
+
+
+def _log(snapshot: Any) -> Any:
+    rows = [{"time": time.strftime("%H:%M:%S", time.localtime(m["time_s"])), "topic": m["topic"],
+             "status": m["status"], "payload": m["payload"][:90]} for m in reversed(snapshot.log)]
+    bad = [{"topic": q["topic"], "reason": q["reason"], "payload": q["payload"][:60]}
+           for q in reversed(snapshot.quarantine)]
+    return html.Div([
+        card("Messages (latest first)", table(rows, [("time", "time"), ("topic", "topic"), ("status", "status"),
+                                                     ("payload", "payload")], id="live-log")
+             if rows else html.P("no messages yet", className="muted")),
+        card("Quarantine", table(bad, [("topic", "topic"), ("reason", "reason"), ("payload", "payload")],
+                                 id="live-quarantine") if bad else html.P("nothing quarantined", className="muted")),
+    ], className="grid-2")
+
+
+def _body(ctx: Any, snapshot: Any) -> list[Any]:
+    systems = sorted(set(snapshot.census) | set(snapshot.recommendations))
+    blocks = []
+    for system in systems:
+        parts = []
+        if system in snapshot.census:
+            parts.append(_census(ctx, system, snapshot.census[system]))
+        if system in snapshot.recommendations:
+            parts.append(_recommendation(system, snapshot.recommendations[system]))
+        blocks.append(html.Div(parts, className="grid-2"))
+    blocks.append(_topics(snapshot.topics))
+    blocks.append(_log(snapshot))
+    return blocks
+
+
+def register(app: Dash, ctx: Any) -> None:
+    @app.callback(Output("live-message", "children"), Output("live-summary", "children"),
+                  Output("live-body", "children"), Output("live-version", "data"),
+                  Input("live-tick", "n_intervals"), State("live-version", "data"))
+    @guard("live view", 4)
+    def refresh(_n: int | None, seen: int | None) -> tuple:
+        if ctx.live is None:
+            return (note("No twin broker given: start with --twin HOST:PORT to watch a live twin "
+                         f"(topics {ctx.options.topic_prefix}/#).", "info"), None, None, no_update)
+        snapshot = ctx.live.snapshot()
+        level = "ok" if snapshot.connected else "error"
+        message = note(snapshot.status, level)
+        summary = [stat("messages", f"{snapshot.received:,}", id="live-received"),
+                   stat("quarantined", f"{snapshot.quarantined:,}", id="live-quarantined"),
+                   stat("systems reporting", f"{len(set(snapshot.census) | set(snapshot.recommendations)):,}"),
+                   stat("broker", "connected" if snapshot.connected else "unreachable", id="live-broker")]
+        if snapshot.version == seen:
+            return message, summary, no_update, no_update
+        return message, summary, _body(ctx, snapshot), snapshot.version
