@@ -19,8 +19,8 @@ from twinworld.scenario import load_scenario
 from twinworld.twin import LiveTwin, TwinOptions, TwinStore
 from twinworld.twin.service import ais_pending
 
-SAMPLE = ROOT / "data" / "ais" / "kestrel_bay.nmea"
-AREA = yaml.safe_load((ROOT / "data" / "ais" / "kestrel_bay_port.yaml").read_text())
+SAMPLE = ROOT / "scenarios" / "data" / "ais" / "kestrel_bay.nmea"
+AREA = yaml.safe_load((ROOT / "scenarios" / "data" / "ais" / "kestrel_bay_port.yaml").read_text())
 
 
 class _Feed(socketserver.BaseRequestHandler):

@@ -20,7 +20,7 @@ Writes, next to this script:
   then happened, to score forecasts);
 - ``storm_surge_day_truth.json``: the hidden values.
 
-Run ``python data/telemetry/make_storm_surge_day.py`` (or ``--out DIR``); the same files come out.
+Run ``python scenarios/data/telemetry/make_storm_surge_day.py`` (or ``--out DIR``); the same files come out.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCENARIO = HERE.parent.parent / "scenarios" / "storm_cascade.yaml"
+SCENARIO = HERE.parent.parent / "storm_cascade.yaml"
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 SEED = 20260302
 HIDDEN = {"storm.start": 7.0, "storm.count": 6.0, "substation.start": 10.0, "substation.duration": 14.0,
