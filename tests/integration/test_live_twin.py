@@ -72,7 +72,7 @@ def subscribe_twin(twin: LiveTwin, server: Mosquitto, client_id: str) -> Subscri
 
 
 def publish_all(server: Mosquitto, messages: list[tuple[str, bytes]], *, pace_s: float = 0.0,
-                client_id: str = "") -> None:
+                client_id: str = "", progress: list[int] | None = None) -> None:
     """Publish with QoS 1 and wait until the broker has acknowledged every message (a message
     published while the broker is away waits in the client's queue and goes when it is back)."""
     client = connect_publisher(Broker.parse(server.address), client_id=client_id, inflight=1000)
@@ -82,6 +82,8 @@ def publish_all(server: Mosquitto, messages: list[tuple[str, bytes]], *, pace_s:
         mids = []
         for k, (topic, payload) in enumerate(messages):
             mids.append(client.publish(topic, payload, qos=1).mid)
+            if progress is not None:
+                progress[0] = k + 1
             if pace_s and k % 50 == 49:
                 time.sleep(pace_s)
         assert wait_for(lambda: acked.issuperset(mids), 180), f"{len(set(mids) - acked)} never acknowledged"
@@ -142,7 +144,7 @@ def test_a_broker_outage_mid_stream_loses_nothing_and_counts_nothing_twice(tmp_p
     prefix = twin.prefix
     messages = [(f"{prefix}/hospitals/state/{h}", p) for h, p in map(census, range(3000))]
     publisher = threading.Thread(target=publish_all, args=(server, messages),
-                                 kwargs={"pace_s": 0.02, "client_id": "outage-publisher"})
+                                 kwargs={"pace_s": 0.1, "client_id": "outage-publisher"})
     publisher.start()
     try:
         assert wait_for(lambda: twin.store.counts()["stored"] >= 500, 60)
@@ -178,9 +180,11 @@ def test_sigkill_mid_stream_then_restart_keeps_every_message_once(tmp_path, brok
     assert wait_for(lambda: any("connected True" in line for line in lines), 60), "".join(lines)
     messages = [(f"{prefix}/hospitals/state/{h}", p) for h, p in map(census, range(4000))]
     messages += [(f"{prefix}/hospitals/state/Central", bad(i)) for i in range(400)]
-    publisher = threading.Thread(target=publish_all, args=(broker, messages), kwargs={"pace_s": 0.03})
+    published = [0]
+    publisher = threading.Thread(target=publish_all, args=(broker, messages),
+                                 kwargs={"pace_s": 0.1, "progress": published})
     publisher.start()
-    time.sleep(2.5)
+    assert wait_for(lambda: published[0] >= 1500, 60)
     first.send_signal(signal.SIGKILL)          # no goodbye: mid-transaction, messages unacknowledged
     first.wait(30)
     publisher.join(180)
