@@ -31,7 +31,7 @@ BAD_VALUES = [
     (["sweep", "scenarios/hospital_surge.yaml"], "'--out'"),
     (["rank", "some/folder", "--confidence", "high"], "'--confidence'"),
     (["report", "some/folder", "--output"], "requires an argument"),
-    (["twin", "scenarios/hospital_surge.yaml", "--samples", "1"], "'--samples'"),
+    (["twin", "scenarios/hospital_surge.yaml", "--particles", "1"], "'--particles'"),
     (["optimize", "scenarios/hospital_surge.yaml"], "'--out'"),
     (["optimize", "scenarios/hospital_surge.yaml", "--out", "x", "--generations", "lots"], "'--generations'"),
     (["dashboard", "--port", "abc"], "'--port'"),

@@ -169,9 +169,17 @@ def validate(
 
 def schema(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+    telemetry: bool = typer.Option(False, "--telemetry", help="The live twin's telemetry messages instead: "
+                                   "per system kind, its state, element and event messages."),
 ) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
-    text = json.dumps(scenario_json_schema(), indent=2, sort_keys=True) + "\n"
+    if telemetry:
+        from twinworld.twin.schema import telemetry_schemas
+
+        document = telemetry_schemas()
+    else:
+        document = scenario_json_schema()
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     if output is None:
         typer.echo(text, nl=False)
     else:

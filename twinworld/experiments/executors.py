@@ -51,6 +51,7 @@ class Point:
     seed: int
     values: tuple[float, ...]
     runs: tuple[tuple[str, str], ...]  # (strategy, run_id)
+    state: Any = None  # system name -> observed state to start from (a live twin's forecasts)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _attempt(resolved: Any, problem: Exception | None, strategy: str, point: Poi
         if problem is not None:
             raise problem
         result = run(resolved, strategy, seed=point.seed, values={}, run_seed=np.random.SeedSequence(point.seed),
-                     registry=resolved.registry)
+                     registry=resolved.registry, state=point.state)
     except Exception as err:  # a failed run is data, never the end of the sweep
         return failed_row(strategy=strategy, seed=point.seed, values=values, error=_error_text(err),
                           attempts=1, wall_s=time.perf_counter() - started, **base)
