@@ -66,7 +66,8 @@ def run_supplynetpy(args: argparse.Namespace) -> tuple[list[float], list[float]]
                           "initial_level": args.S, "inventory_holding_cost": 0.0,
                           "replenishment_policy": scm.SSReplenishment, "policy_param": {"s": args.s, "S": args.S},
                           "product_sell_price": 1.0, "product_buy_price": 0.5})
-            links.append({"ID": f"L{i}", "source": "F", "sink": f"W{i}", "cost": 0, "lead_time": lambda: args.lead_days})
+            links.append({"ID": f"L{i}", "source": "F", "sink": f"W{i}", "cost": 0,
+                          "lead_time": lambda: args.lead_days})
             for j in range(args.customers):
                 demands.append({"ID": f"D{i}_{j}", "name": f"D{i}_{j}", "demand_node": f"W{i}",
                                 "order_arrival_model": lambda rng=rng: float(rng.exponential(1.0 / args.rate)),

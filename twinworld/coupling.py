@@ -129,7 +129,8 @@ class FeedLink:
         self.consumer.feed(self.kind, elements, value, element=self.element, cause=cause)
 
 
-def apply_couplings(world: World, couplings: list[Any], plugins: Mapping[str, SystemPlugin]) -> list[CouplingLink | FeedLink]:
+def apply_couplings(world: World, couplings: list[Any],
+                    plugins: Mapping[str, SystemPlugin]) -> list[CouplingLink | FeedLink]:
     """Wire every (resolved) coupling of a scenario into ``world``; call before systems start.
 
     ``plugins`` maps each system name to its plugin. Whether a coupling is a level or a feed

@@ -30,8 +30,8 @@ from twinworld.systems.base import Direction
 if TYPE_CHECKING:
     from twinworld.scenario.model import Scenario
 
-__all__ = ["KPI_PREFIX", "PARAM_PREFIX", "CASCADE_PREFIX", "BASE_COLUMNS", "KpiDefinition", "RunResult", "kpi_definitions",
-           "kpi_column", "param_column", "kpi_name", "param_name", "merge_kpis", "run_row",
+__all__ = ["KPI_PREFIX", "PARAM_PREFIX", "CASCADE_PREFIX", "BASE_COLUMNS", "KpiDefinition", "RunResult",
+           "kpi_definitions", "kpi_column", "param_column", "kpi_name", "param_name", "merge_kpis", "run_row",
            "failed_row", "read_runs", "order_columns", "definitions_to_manifest",
            "definitions_from_manifest"]
 

@@ -301,18 +301,21 @@ def test_live_view_updates_when_a_message_is_published(board, broker) -> None:
     page = b.open("Live")
     wait_text(page, "#live-broker", "connected")
     page.evaluate("window.__notReloaded = true")
-    publish_json(host, port, "twinworld/hospitals/census/Central", {"ward_occupied": 401, "icu_occupied": 33})
+    prefix = "twinworld/flu-wave-across-the-region-s-hospitals"      # the twin's own for this scenario
+    publish_json(host, port, f"{prefix}/hospitals/state/Central", {"ward_occupied": 401, "icu_occupied": 33})
     wait_text(page, "#live-census-hospitals", "401")
-    publish_json(host, port, "twinworld/hospitals/census/Harbour", b"{garbage")
-    publish_json(host, port, "twinworld/hospitals/recommendation", {
-        "recommended": "transfer", "primary": "patients_turned_away", "direction": "minimize", "samples": 20,
+    publish_json(host, port, f"{prefix}/hospitals/state/Harbour", b"{garbage")
+    publish_json(host, port, f"{prefix}/twin/recommendation", {
+        "recommended": "transfer", "primary": "patients_turned_away", "direction": "minimize", "draws": 20,
         "strategies": [{"strategy": "transfer", "mean": 4.0, "ci_low": 2.0, "ci_high": 6.0, "share_best": 0.7},
                        {"strategy": "baseline", "mean": 9.0, "ci_low": 6.5, "ci_high": 11.0, "share_best": 0.3}],
-        "messages": 12, "quarantined": 1})
-    wait_text(page, "#live-recommended-hospitals", "transfer")
+        "posterior": {"hospitals.flu_wave.peak_multiplier": {"median": 1.42, "low": 1.31, "high": 1.55}},
+        "ess": 143.2, "messages": {"received": 12, "quarantined": 1}})
+    wait_text(page, "#live-recommended", "transfer")
     wait_text(page, "#live-quarantined", "1")
+    assert "1.42" in page.inner_text("#live-posterior") and "1.55" in page.inner_text("#live-posterior")
     assert page.inner_text("#live-received") == "3"
-    assert "not JSON" in page.inner_text("#live-quarantine")
+    assert "malformed" in page.inner_text("#live-quarantine")
     assert page.evaluate("window.__notReloaded === true")
     b.shot("live-twin")
     b.assert_clean()

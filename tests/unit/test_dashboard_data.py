@@ -278,30 +278,57 @@ def _delivery(topic: str, payload: object) -> SimpleNamespace:
     return SimpleNamespace(topic=topic, payload=body, received_s=time.time(), retained=False)
 
 
-def test_live_state_folds_census_recommendations_and_other_topics() -> None:
-    from twinworld.dashboard.live import LiveState
+def test_live_state_checks_messages_as_the_twin_does_and_folds_them() -> None:
+    """With a scenario, the page quarantines what the twin's guard quarantines, for the same reasons."""
+    from twinworld.dashboard.live import LiveState, live_prefix
+    from twinworld.scenario import load_scenario
+    from twinworld.twin.channels import telemetry_for
 
-    state = LiveState(prefix="twinworld", hospitals={"hospitals": {"Central", "Harbour"}})
-    state.accept(_delivery("twinworld/hospitals/census/Central", {"ward_occupied": 300, "icu_occupied": 20}))
-    state.accept(_delivery("twinworld/hospitals/census/Central", {"ward_occupied": 310, "icu_occupied": 21}))
-    state.accept(_delivery("twinworld/hospitals/census/Nowhere", {"ward_occupied": 1}))
-    state.accept(_delivery("twinworld/hospitals/census/Harbour", b"{broken"))
-    state.accept(_delivery("twinworld/hospitals/recommendation",
-                           {"recommended": "transfer", "strategies": [{"strategy": "transfer", "mean": 3.0}]}))
-    state.accept(_delivery("twinworld/hospitals/recommendation", {"recommended": "x"}))
-    state.accept(_delivery("twinworld/grid/state/bus/11", {"energised": False}))
+    scenario = load_scenario(ROOT / "scenarios" / "hospital_surge.yaml")
+    prefix = live_prefix(scenario, None)
+    assert prefix == "twinworld/flu-wave-across-the-region-s-hospitals"
+    state = LiveState(prefix=prefix, telemetry=telemetry_for(scenario))
+    assert state.subscription == prefix + "/#"
+    state.accept(_delivery(f"{prefix}/hospitals/state/Central", {"ward_occupied": 300, "icu_occupied": 20}))
+    state.accept(_delivery(f"{prefix}/hospitals/state/Central", {"ward_occupied": 310}))
+    state.accept(_delivery(f"{prefix}/hospitals/state", {"hospitals": {"Harbour": {"icu_occupied": 7}}}))
+    state.accept(_delivery(f"{prefix}/hospitals/state/Nowhere", {"ward_occupied": 1}))           # unknown element
+    state.accept(_delivery(f"{prefix}/hospitals/state/Harbour", b"{broken"))                   # malformed
+    state.accept(_delivery(f"{prefix}/hospitals/state/Harbour", {"ward_occupied": -3}))        # out of range
+    state.accept(_delivery("twinworld/another-scenario/hospitals/state/Central", {"ward_occupied": 1}))
+    state.accept(_delivery(f"{prefix}/twin/recommendation",
+                           {"recommended": "transfer", "strategies": [{"strategy": "transfer", "mean": 3.0}],
+                            "posterior": {"hospitals.flu_wave.peak": {"median": 1.4, "low": 1.3, "high": 1.5}}}))
+    state.accept(_delivery(f"{prefix}/twin/recommendation", {"recommended": "x"}))            # no strategies
+    state.accept(_delivery(f"{prefix}/twin/status", {"round": 3, "messages": {"received": 9}}))
     snap = state.snapshot()
-    assert snap.received == 7 and snap.quarantined == 3 and snap.version == 7
-    central = snap.census["hospitals"]["Central"]
-    assert set(snap.census["hospitals"]) == {"Central"}
-    assert (central["ward_occupied"], central["icu_occupied"]) == (310, 21)
-    assert snap.recommendations["hospitals"]["recommended"] == "transfer"
-    assert snap.topics["twinworld/grid/state/bus/11"]["data"] == {"energised": False}
-    reasons = [q["reason"] for q in snap.quarantine]
-    assert any("unknown hospital 'Nowhere'" in r for r in reasons)
-    assert any(r.startswith("not JSON") for r in reasons)
-    assert any("'strategies' list" in r for r in reasons)
+    assert snap.received == 10 and snap.quarantined == 5 and snap.version == 10
+    assert set(snap.census["hospitals"]) == {"Central", "Harbour"}
+    central, harbour = snap.census["hospitals"]["Central"], snap.census["hospitals"]["Harbour"]
+    assert (central["ward_occupied"], central["icu_occupied"]) == (310, 20)   # an element update keeps the rest
+    assert (harbour["ward_occupied"], harbour["icu_occupied"]) == (0, 7)
+    assert snap.recommendation is not None and snap.recommendation["recommended"] == "transfer"
+    assert snap.twin_status is not None and snap.twin_status["round"] == 3
+    reasons = " | ".join(q["reason"] for q in snap.quarantine)
+    for expected in ("unknown_element", "malformed", "out_of_range", "is not under", "'strategies' list"):
+        assert expected in reasons, (expected, reasons)
     assert "no twin broker given" in snap.status and not snap.connected
+
+
+def test_live_state_without_a_scenario_watches_any_twin() -> None:
+    from twinworld.dashboard.live import ANY_SCENARIO, LiveState
+
+    state = LiveState(prefix=ANY_SCENARIO)
+    state.accept(_delivery("twinworld/storm/grid/state/bus/11", {"energised": False, "time": "2026-01-01T00:00Z"}))
+    state.accept(_delivery("twinworld/storm/grid/event", {"kind": "line_tripped", "line": 4}))
+    state.accept(_delivery("twinworld/storm/grid/telemetry", {"x": 1}))                       # not a twin topic
+    state.accept(_delivery("elsewhere/storm/grid/state", {"x": 1}))
+    state.accept(_delivery("twinworld/storm/grid/state", b"[" * 40 + b"]" * 40))              # too deep
+    snap = state.snapshot()
+    assert snap.received == 5 and snap.quarantined == 3
+    assert snap.topics["twinworld/storm/grid/state/bus/11"]["data"] == {"energised": False}
+    assert snap.topics["twinworld/storm/grid/event (line_tripped)"]["data"]["line"] == 4
+    assert snap.systems == {"grid"}
 
 
 def test_summary_equals_the_ranking_codes_summary(sweep, runs) -> None:

@@ -20,7 +20,9 @@ def dashboard(
     port: int = typer.Option(0, help="Port (0: a free one)."),
     token: str | None = typer.Option(None, envvar="TWINWORLD_DASHBOARD_TOKEN",
                                         help="Access token required on every request (or TWINWORLD_DASHBOARD_TOKEN)."),
-    prefix: str = typer.Option("twinworld", help="MQTT topic prefix the live view watches (<prefix>/#)."),
+    prefix: str | None = typer.Option(
+        None, help="The live twin's MQTT topic prefix (default: the twin's own for --scenario, "
+                   "twinworld/<scenario slug>; without a scenario twinworld/+, any)."),
 ) -> None:
     """Serve the dashboard on 127.0.0.1 (a free port, printed) until Ctrl-C."""
     from twinworld.dashboard.options import DashboardError, DashboardOptions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -128,6 +129,10 @@ def _print_cascades(detail: dict) -> None:
             console.print(f"{'':>9} {name}: {said}", highlight=False, markup=False)
 
 
+def _csv(table: pd.DataFrame, path: Path) -> None:
+    table.to_csv(path, index=False)
+
+
 def _write_outputs(out: Path, detail: dict, values: dict[str, float]) -> None:
     make_folder(out)
     frame = pd.DataFrame([r.row() for r in detail.values()])
@@ -135,9 +140,9 @@ def _write_outputs(out: Path, detail: dict, values: dict[str, float]) -> None:
     writing(out / "kpis.parquet", lambda path: frame.to_parquet(path, index=False))
     for name, result in detail.items():
         for table_name, table in result.tables.items():
-            writing(out / f"{name}.{table_name}.csv", lambda path, t=table: t.to_csv(path, index=False))
+            writing(out / f"{name}.{table_name}.csv", partial(_csv, table))
         if len(result.cascade):
-            writing(out / f"{name}.cascade.csv", lambda path, t=result.cascade: t.to_csv(path, index=False))
+            writing(out / f"{name}.cascade.csv", partial(_csv, result.cascade))
     console.print(f"wrote {out / 'kpis.csv'}, {out / 'kpis.parquet'} and detail tables")
 
 

@@ -8,6 +8,7 @@ anything, so it works with the network closed.
 from __future__ import annotations
 
 import hmac
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -78,8 +79,8 @@ def create_app(ctx: Context) -> Dash:
     app.clientside_callback(  # ``?view=explorer`` opens that view (bookmarkable)
         """function(search, fallback) {
             const wanted = new URLSearchParams(search || "").get("view");
-            return %s.includes(wanted) ? wanted : fallback;
-        }""" % list(VIEWS),
+            return VIEWS.includes(wanted) ? wanted : fallback;
+        }""".replace("VIEWS", json.dumps(list(VIEWS))),
         Output("tabs", "value"), Input("url", "search"), State("default-view", "data"))
     if ctx.options.token:
         _require_token(app.server, ctx.options.token)

@@ -157,16 +157,17 @@ def build_context(options: DashboardOptions, *, log: Callable[[str, str], None] 
 
 
 def _start_live(options: DashboardOptions, scenario: Any, note: Callable[[str, str], None]) -> Any:
-    from twinworld.dashboard.live import start_live
+    from twinworld.dashboard.live import live_prefix, start_live
 
     host, port = parse_broker(options.twin or "")
-    hospitals = {}
+    telemetry = None
     if scenario is not None:
-        for name, config in scenario.systems.items():
-            if config.kind == "hospital_region":
-                hospitals[name] = set(config.hospital_names())
-    live = start_live(host, port, prefix=options.topic_prefix, hospitals=hospitals)
-    note("info", f"live view: watching {options.topic_prefix}/# on {host}:{port}")
+        from twinworld.twin.channels import telemetry_for
+
+        telemetry = telemetry_for(scenario)
+    live = start_live(host, port, prefix=live_prefix(scenario, options.topic_prefix), telemetry=telemetry)
+    checked = "checked against the scenario's telemetry contract" if telemetry else "any scenario, JSON only"
+    note("info", f"live view: watching {live.subscription} on {host}:{port} ({checked})")
     return live
 
 

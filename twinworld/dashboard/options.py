@@ -32,7 +32,8 @@ class DashboardOptions:
     token
         Required on every request when set (``?token=``, a cookie, or ``Authorization: Bearer``).
     topic_prefix
-        Topics the live view subscribes to (``<prefix>/#``).
+        The live twin's topic prefix (``<prefix>/#`` is watched); None: the twin's default for the
+        scenario (``twinworld/<scenario slug>``), or ``twinworld/+`` without a scenario.
     """
 
     sweeps: tuple[Path, ...] = ()
@@ -41,7 +42,7 @@ class DashboardOptions:
     host: str = "127.0.0.1"
     port: int = 0
     token: str | None = None
-    topic_prefix: str = "twinworld"
+    topic_prefix: str | None = None
     threads: int = 8
     replay_frames: int = field(default=120)
 

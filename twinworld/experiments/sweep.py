@@ -170,7 +170,8 @@ def sweep(scenario_or_path: Any, out: str | Path, options: SweepOptions | None =
                 slurm, log_directory=slurm.log_directory or str(store.root.resolve() / "slurm-logs")))
         with make_executor(executor) as engine:
             driver = _Driver(scenario, plan, store, engine, definitions,
-                             max_retries=settings.max_retries if options.max_retries is None else int(options.max_retries),
+                             max_retries=(settings.max_retries if options.max_retries is None
+                                          else int(options.max_retries)),
                              chunk_size=options.chunk_size or settings.chunk_size,
                              finished=store.finished(include_failed=not options.retry_failed))
             driver.start()  # workers start before the progress bar's thread does

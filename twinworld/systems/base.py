@@ -155,14 +155,11 @@ def target_element(target: str) -> str | None:
     return parts[1] if len(parts) == 2 else None
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     """Which way a KPI is better."""
 
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def sign(self) -> float:

@@ -224,7 +224,8 @@ def _worst_timeline(r: Ranking) -> tuple[Any, str] | None:
         done = run(scenario, r.leader, seed=seed, values=values, run_seed=np.random.SeedSequence(seed))
     except (TwinworldError, OSError):  # the report stands without the picture (the scenario moved)
         return None
-    return (cascade_timeline(done.cascade, title=f"'{r.leader}' in its worst scenario (#{int(worst['scenario_index'])})"),
+    title = f"'{r.leader}' in its worst scenario (#{int(worst['scenario_index'])})"
+    return (cascade_timeline(done.cascade, title=title),
             f"Cause chains of the worst scenario for '{r.leader}' on {r.primary}: disruptions (stars), "
             "services lost (triangles), consumers degraded (dots); arrows from cause to effect.")
 

@@ -42,24 +42,43 @@ def _beds(ctx: Any, system: str) -> dict[str, int]:
     return {h.name: int(h.ward_beds + h.icu_beds) for h in config.hospitals}
 
 
-def _recommendation(system: str, rec: dict[str, Any]) -> Any:
-    extras = []
-    for key, label in (("ess", "effective sample size"), ("samples", "sampled futures"),
-                       ("messages", "messages the twin has read"), ("quarantined", "quarantined by the twin")):
-        if key in rec:
-            extras.append(stat(label, fmt(rec[key])))
+def _posterior(posterior: dict[str, Any]) -> Any:
+    rows = []
+    for name, post in sorted(posterior.items()):
+        if isinstance(post, dict) and "median" in post:
+            interval = f"[{fmt(post.get('low'))}, {fmt(post.get('high'))}]" if "low" in post else ""
+            rows.append({"parameter": name, "median": fmt(post["median"]), "interval": interval})
+    if not rows:
+        return None
+    return table(rows, [("parameter", "calibrated parameter"), ("median", "posterior median"),
+                        ("interval", "90% credible interval")], id="live-posterior")
+
+
+def _recommendation(rec: dict[str, Any] | None, status: dict[str, Any] | None) -> Any:
+    if rec is None:
+        waiting = "the twin has published no recommendation yet"
+        if status is not None:
+            waiting += f" (twin round {status.get('round', 0)}, status {_ago(status.get('time_s'))})"
+        return card("Recommendation", html.P(waiting, className="muted", id="live-recommended"))
+    messages: dict[str, Any] = rec["messages"] if isinstance(rec.get("messages"), dict) else {}
+    extras = [stat(label, fmt(value)) for label, value in (
+        ("effective sample size", rec.get("ess")), ("particles", rec.get("particles")),
+        ("sampled futures", rec.get("draws", rec.get("samples"))),
+        ("messages the twin has read", messages.get("received")),
+        ("quarantined by the twin", messages.get("quarantined"))) if value is not None]
     posterior = rec.get("posterior")
-    post = html.Pre(json.dumps(posterior, indent=1)[:1500], className="code") if posterior else None
-    return card(f"{system}: recommendation",
+    when = rec.get("state_time")
+    return card("Recommendation" + (f" at {when}" if when else ""),
                 html.P([html.Span("Recommended: "),
-                        html.B(str(rec.get("recommended", "–")), id=f"live-recommended-{system}"),
-                        html.Span(f"  (updated {_ago(rec.get('time_s'))})", className="muted")], className="big"),
+                        html.B(str(rec.get("recommended", "–")), id="live-recommended"),
+                        html.Span(f"  (round {rec.get('round', '–')}, received {_ago(rec.get('time_s'))})",
+                                  className="muted")], className="big"),
                 dcc.Graph(figure=recommendation_figure(rec.get("strategies", []), str(rec.get("primary", "")),
                                                        str(rec.get("direction", "minimize")),
                                                        str(rec.get("recommended", ""))),
                           config={"displaylogo": False}),
                 html.Div(extras, className="stats-row"),
-                html.Details([html.Summary("posterior"), post]) if post else None)
+                _posterior(posterior) if isinstance(posterior, dict) else None)
 
 
 def _census(ctx: Any, system: str, census: dict[str, dict[str, Any]]) -> Any:
@@ -79,7 +98,7 @@ def _topics(topics: dict[str, dict[str, Any]]) -> Any:
         return None
     rows = [{"topic": t, "system": v["system"], "value": json.dumps(v["data"])[:120], "updated": _ago(v["time_s"])}
             for t, v in sorted(topics.items())]
-    return card("Other state topics (latest per topic)",
+    return card("Other state and events (latest per topic)",
                 table(rows, [("system", "system"), ("topic", "topic"), ("value", "value"), ("updated", "updated")]))
 
 
@@ -98,15 +117,9 @@ def _log(snapshot: Any) -> Any:
 
 
 def _body(ctx: Any, snapshot: Any) -> list[Any]:
-    systems = sorted(set(snapshot.census) | set(snapshot.recommendations))
-    blocks = []
-    for system in systems:
-        parts = []
-        if system in snapshot.census:
-            parts.append(_census(ctx, system, snapshot.census[system]))
-        if system in snapshot.recommendations:
-            parts.append(_recommendation(system, snapshot.recommendations[system]))
-        blocks.append(html.Div(parts, className="grid-2"))
+    blocks = [html.Div([_recommendation(snapshot.recommendation, snapshot.twin_status)]
+                       + [_census(ctx, system, census) for system, census in sorted(snapshot.census.items())],
+                       className="grid-2")]
     blocks.append(_topics(snapshot.topics))
     blocks.append(_log(snapshot))
     return blocks
@@ -120,13 +133,14 @@ def register(app: Dash, ctx: Any) -> None:
     def refresh(_n: int | None, seen: int | None) -> tuple:
         if ctx.live is None:
             return (note("No twin broker given: start with --twin HOST:PORT to watch a live twin "
-                         f"(topics {ctx.options.topic_prefix}/#).", "info"), None, None, no_update)
+                         "(twinworld twin SCENARIO --broker HOST:PORT publishes to it).", "info"),
+                    None, None, no_update)
         snapshot = ctx.live.snapshot()
         level = "ok" if snapshot.connected else "error"
         message = note(snapshot.status, level)
         summary = [stat("messages", f"{snapshot.received:,}", id="live-received"),
                    stat("quarantined", f"{snapshot.quarantined:,}", id="live-quarantined"),
-                   stat("systems reporting", f"{len(set(snapshot.census) | set(snapshot.recommendations)):,}"),
+                   stat("systems reporting", f"{len(snapshot.systems):,}", id="live-systems"),
                    stat("broker", "connected" if snapshot.connected else "unreachable", id="live-broker")]
         if snapshot.version == seen:
             return message, summary, no_update, no_update

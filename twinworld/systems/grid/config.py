@@ -74,7 +74,8 @@ class Ratings(Frozen):
 
     source: Literal["case", "base_flow", "n_minus_1", "case_or_base_flow", "case_or_n_minus_1"] = \
         "case_or_n_minus_1"
-    margin: Annotated[float, param(gt=0, le=MAX_MULTIPLIER)] = Field(1.1, description="derived limit = margin x planning flow")
+    margin: Annotated[float, param(gt=0, le=MAX_MULTIPLIER)] = Field(
+        1.1, description="derived limit = margin x planning flow")
     min_mw: float = Field(10.0, ge=0, le=MAX_MAGNITUDE, description="smallest derived limit")
 
 
@@ -96,18 +97,23 @@ class PowerGridConfig(SystemConfig):
 
     kind: Literal["power_grid"]
     source: CaseSource
-    load_scale: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(1.0, description="multiplier on every load of the case")
+    load_scale: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(
+        1.0, description="multiplier on every load of the case")
     load_profile: list[float] | None = Field(
         None, description="24 hourly load multipliers (hour 0..23); default: a summer weekday shape")
-    step: Annotated[float, fixed_duration(ge=MIN_STEP_H)] = Field(1.0, description="how often loads are updated, e.g. 1h")
+    step: Annotated[float, fixed_duration(ge=MIN_STEP_H)] = Field(
+        1.0, description="how often loads are updated, e.g. 1h")
     ratings: Ratings = Ratings()
-    overload_tolerance: Annotated[float, param(gt=0, le=MAX_MULTIPLIER)] = Field(1.0, description="trip above rating x this")
-    trip_delay: Annotated[float, duration(gt=0)] = Field(0.25, description="how long an overload lasts before the line trips")
+    overload_tolerance: Annotated[float, param(gt=0, le=MAX_MULTIPLIER)] = Field(
+        1.0, description="trip above rating x this")
+    trip_delay: Annotated[float, duration(gt=0)] = Field(
+        0.25, description="how long an overload lasts before the line trips")
     balancing: Literal["slack", "proportional"] = Field(
         "proportional", description="who covers an island's mismatch: its slack unit, or all units")
     crews: int = Field(2, ge=0, le=MAX_CREWS, description="repair crews available")
     repair_time: RepairTime = RepairTime()
-    reclose_time: Annotated[float, duration(ge=0)] = Field(1.0, description="time to reclose a line tripped on overload")
+    reclose_time: Annotated[float, duration(ge=0)] = Field(
+        1.0, description="time to reclose a line tripped on overload")
     critical_loads: list[CriticalLoad] = Field([], max_length=MAX_LIST_ITEMS)
     customers_per_mw: float = Field(400.0, ge=0, le=MAX_MAGNITUDE, description="customers behind each MW of base load")
     bus_locations: dict[str, LatLon] = Field(

@@ -32,7 +32,8 @@ class LineOutage(DisruptionConfig):
 
     kind: Literal["line_outage"]
     lines: list[str] | None = element_field("line", description="branch ids, e.g. [L12, T3]")
-    count: Annotated[float, param(ge=0, le=MAX_RANDOM_OUTAGES)] | None = Field(None, description="number of random branches (N-k)")
+    count: Annotated[float, param(ge=0, le=MAX_RANDOM_OUTAGES)] | None = Field(
+        None, description="number of random branches (N-k)")
     wind_speed_ms: Annotated[float, param(ge=0, le=150)] | None = Field(None, description="storm: peak gust, m/s")
     fragility_median_ms: float = Field(45.0, gt=0, le=150, description="gust at which half the lines fail")
     fragility_beta: float = Field(0.25, gt=0, le=10, description="log-standard deviation of the fragility curve")
@@ -54,7 +55,8 @@ class GeneratorTrip(DisruptionConfig):
 
     kind: Literal["generator_trip"]
     generators: list[str] | None = element_field("generator", description="generator ids, e.g. [G3, EG0]")
-    count: Annotated[float, param(ge=0, le=MAX_RANDOM_OUTAGES)] | None = Field(None, description="number of random units")
+    count: Annotated[float, param(ge=0, le=MAX_RANDOM_OUTAGES)] | None = Field(
+        None, description="number of random units")
 
 
 class SubstationLoss(DisruptionConfig):
@@ -82,8 +84,8 @@ class Flood(DisruptionConfig):
     targets = (SYSTEM,)
 
     kind: Literal["flood"]
-    polygon: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_LIST_ITEMS, description="[[x, y], ...] in the case's "
-                                                                          "bus coordinates")
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3, max_length=MAX_LIST_ITEMS, description="[[x, y], ...] in the case's bus coordinates")
 
     def check(self, system: SystemConfig) -> list[Problem]:
         from twinworld.systems.grid import _case

@@ -128,7 +128,8 @@ class PowerGrid(System):
         self.shedding: PriorityShedding | None = None
         self.rotation: RotatingOutages | None = None
         self.redispatch: Redispatch | None = None
-        self.redispatch_method: Literal["generate", "dense"] = "generate"  # "dense": the full program at once (for comparisons)
+        # "dense": the full program at once (for comparisons)
+        self.redispatch_method: Literal["generate", "dense"] = "generate"
         self.microgrid_mw = np.zeros(case.n_bus)
         self.crew_priority = "fifo"
         self.crew_count = config.crews

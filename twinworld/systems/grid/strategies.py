@@ -33,7 +33,8 @@ class Redispatch(StrategyConfig):
     """Move generation (linear program on the post-outage PTDF) to clear overloads before lines trip."""
 
     kind: Literal["redispatch"]
-    target_loading: Annotated[float, param(gt=0, le=1)] = Field(0.95, description="loading aimed for on overloaded lines")
+    target_loading: Annotated[float, param(gt=0, le=1)] = Field(
+        0.95, description="loading aimed for on overloaded lines")
 
 
 class Microgrids(StrategyConfig):
@@ -41,7 +42,8 @@ class Microgrids(StrategyConfig):
 
     kind: Literal["islanded_microgrids"]
     buses: list[str] | None = element_field("bus", description="bus ids; default: every critical load's bus")
-    capacity_share: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(1.0, description="local capacity as a share of the bus's peak load")
+    capacity_share: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(
+        1.0, description="local capacity as a share of the bus's peak load")
 
 
 class CrewDispatch(StrategyConfig):

@@ -22,7 +22,8 @@ class PatientSurge(DisruptionConfig):
     targets = (SYSTEM, "hospital")
 
     kind: Literal["patient_surge"]
-    multiplier: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(description="arrival-rate multiplier, e.g. 1.5")
+    multiplier: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(
+        description="arrival-rate multiplier, e.g. 1.5")
 
 
 class BedLoss(DisruptionConfig):

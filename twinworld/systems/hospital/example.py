@@ -8,7 +8,8 @@ __all__ = ["example"]
 
 
 def example() -> dict[str, Any]:
-    """``{"name", "horizon", "system": section, "disruptions": [...], "strategies": {...}}`` for system name ``hospitals``."""
+    """``{"name", "horizon", "system": section, "disruptions": [...], "strategies": {...}}``
+    for system name ``hospitals``."""
     return {
         "name": "hospitals", "horizon": "4d",
         "system": {

@@ -23,7 +23,8 @@ class SurgeBeds(StrategyConfig):
 
     kind: Literal["surge_beds"]
     threshold: Annotated[float, param(ge=0, le=1)] = Field(0.95, description="occupancy share that triggers it")
-    extra_share: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(0.1, description="extra ward beds, as a share of ward beds")
+    extra_share: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(
+        0.1, description="extra ward beds, as a share of ward beds")
     delay: Annotated[float, duration()] = Field(6.0, description="time to open the beds (staffing, equipment)")
     release_below: Annotated[float, param(ge=0, le=1)] = Field(0.8, description="occupancy share that closes them")
     hospitals: list[str] | None = element_field("hospital", description="where; empty = every hospital")

@@ -32,7 +32,8 @@ class CallSize(Frozen):
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
     mean_teu: Annotated[float, param(gt=0)] = Field(description="mean TEU moved per call")
-    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(0.5, description="coefficient of variation (ignored for exponential, fixed)")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(
+        0.5, description="coefficient of variation (ignored for exponential, fixed)")
 
 
 class PoissonArrivals(Frozen):
@@ -51,7 +52,8 @@ class FittedArrivals(Frozen):
     kind: Literal["fitted"]
     distribution: Literal["exponential", "lognormal", "gamma"] = "exponential"
     mean_interarrival: Annotated[float, duration(gt=0)] = Field(description="mean time between arrivals, e.g. 5h")
-    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(1.0, description="coefficient of variation (ignored for exponential)")
+    cv: Annotated[float, param(ge=0, le=MAX_CV)] = Field(
+        1.0, description="coefficient of variation (ignored for exponential)")
     source: str = Field("", description="where the fit came from (set when derived from AIS)")
 
 
@@ -105,7 +107,8 @@ class Gate(Frozen):
 
     trucks_per_h: Annotated[float, param(gt=0)] = Field(60.0, description="trucks the gate processes per hour")
     teu_per_truck: float = Field(1.6, gt=0, le=100, description="TEU a truck takes out")
-    dwell: Annotated[float, duration(gt=0)] = Field(72.0, description="mean time an import box waits in the yard before pickup")
+    dwell: Annotated[float, duration(gt=0)] = Field(
+        72.0, description="mean time an import box waits in the yard before pickup")
     dwell_cv: float = Field(0.5, ge=0, le=MAX_CV, description="coefficient of variation of the dwell (lognormal)")
 
 
@@ -123,8 +126,10 @@ class Operators(Frozen):
     count: int = Field(6, ge=1, le=1000, description="operators (carriers) calling at the port")
     wait_threshold: Annotated[float, duration(gt=0)] = Field(48.0, description="mean wait an operator accepts, e.g. 2d")
     threshold_cv: float = Field(0.5, ge=0, le=5, description="spread of thresholds between operators")
-    review_every: Annotated[float, duration(gt=0)] = Field(6.0, description="how often operators review their waiting ships")
-    extra_sailing: Annotated[float, duration(ge=0)] = Field(24.0, description="extra time a diverted call's cargo takes")
+    review_every: Annotated[float, duration(gt=0)] = Field(
+        6.0, description="how often operators review their waiting ships")
+    extra_sailing: Annotated[float, duration(ge=0)] = Field(
+        24.0, description="extra time a diverted call's cargo takes")
     to: str = Field("alternative port", description="where they go (a label in the results)")
 
 

@@ -65,7 +65,8 @@ class ArrivalSurge(DisruptionConfig):
     targets = (SYSTEM,)
 
     kind: Literal["arrival_surge"]
-    multiplier: Annotated[float, param(ge=1, le=MAX_MULTIPLIER)] = Field(description="arrival-rate multiplier over the window, e.g. 1.5")
+    multiplier: Annotated[float, param(ge=1, le=MAX_MULTIPLIER)] = Field(
+        description="arrival-rate multiplier over the window, e.g. 1.5")
 
 
 DISRUPTIONS = (PortClosure, CraneFailure, CapacityLoss, ArrivalSurge)

@@ -8,7 +8,8 @@ __all__ = ["example"]
 
 
 def example() -> dict[str, Any]:
-    """``{"name", "horizon", "system": section, "disruptions": [...], "strategies": {...}}`` for system name ``port``."""
+    """``{"name", "horizon", "system": section, "disruptions": [...], "strategies": {...}}``
+    for system name ``port``."""
     return {
         "name": "port", "horizon": "4d",
         "system": {"kind": "port", "berths": 2, "cranes_per_berth": 2,

@@ -30,8 +30,10 @@ class ExtraShifts(StrategyConfig):
     """Work the cranes harder (overtime, an extra gang) while the anchorage queue is long."""
 
     kind: Literal["extra_shifts"]
-    productivity_gain: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(0.25, description="extra crane moves per hour, as a share")
-    when_queue_at_least: int = Field(1, ge=0, le=MAX_LIST_ITEMS, description="vessels at anchorage that trigger it (0: always)")
+    productivity_gain: Annotated[float, param(ge=0, le=MAX_MULTIPLIER)] = Field(
+        0.25, description="extra crane moves per hour, as a share")
+    when_queue_at_least: int = Field(
+        1, ge=0, le=MAX_LIST_ITEMS, description="vessels at anchorage that trigger it (0: always)")
 
 
 class PriorityBerthing(StrategyConfig):

@@ -93,7 +93,8 @@ class WordOfMouth(Frozen):
 
     contacts: int = Field(6, ge=2, le=50, description="social contacts per household (even)")
     rewire: float = Field(0.1, ge=0, le=1, description="share of contacts outside the neighbourhood")
-    share_telling: Annotated[float, param(ge=0, le=1)] = Field(0.5, description="chance a warned household tells a contact")
+    share_telling: Annotated[float, param(ge=0, le=1)] = Field(
+        0.5, description="chance a warned household tells a contact")
     delay: Annotated[float, duration(gt=0)] = Field(0.5, description="mean time to tell a contact, e.g. 30min")
     weight: float = Field(0.5, ge=0, description="warnings a message from a contact counts as")
     departure_weight: float = Field(0.25, ge=0, description="warnings each contact seen leaving counts as")
@@ -134,7 +135,8 @@ class InformedDrivers(Frozen):
     """Drivers with a navigation app follow routes re-planned on current travel times; the others
     follow the shortest routes at free-flow speed (re-planned only when roads close or open)."""
 
-    share: Annotated[float, param(ge=0, le=1)] = Field(1.0, description="share of households whose drivers are informed")
+    share: Annotated[float, param(ge=0, le=1)] = Field(
+        1.0, description="share of households whose drivers are informed")
     replan_every: Annotated[float, step_duration()] | None = Field(
         None, description="how often the app re-plans; empty = the system's own rerouting")
 

@@ -60,7 +60,8 @@ class Zone(Frozen):
     """
 
     name: str
-    households: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(None, description="households in the zone")
+    households: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(
+        None, description="households in the zone")
     households_per_node: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(
         None, description="households per road node inside the zone, instead of a count")
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...]; empty = every node")
@@ -83,7 +84,8 @@ class Shelter(Frozen):
     name: str
     location: LatLon | None = Field(None, description="[lat, lon]; snapped to the nearest node")
     node: str | None = Field(None, description="a node id of the network instead of a location")
-    capacity_veh: Annotated[float, param(ge=0, le=MAX_VEHICLES)] | None = Field(None, description="vehicles it takes; empty = an exit")
+    capacity_veh: Annotated[float, param(ge=0, le=MAX_VEHICLES)] | None = Field(
+        None, description="vehicles it takes; empty = an exit")
 
     @model_validator(mode="after")
     def _one_place(self) -> "Shelter":
@@ -112,7 +114,8 @@ class RoadNetworkConfig(SystemConfig):
     kind: Literal["road_network"]
     source: NetworkSource
     zones: list[Zone] = Field([], max_length=MAX_LIST_ITEMS)
-    vehicles_per_household: Annotated[float, param(ge=0, le=100)] = Field(1.0, description="vehicles each household takes")
+    vehicles_per_household: Annotated[float, param(ge=0, le=100)] = Field(
+        1.0, description="vehicles each household takes")
     mobilisation: Mobilisation = Mobilisation()
     households: HouseholdBehaviour | None = Field(
         None, description="households as agents that receive warnings, decide and prepare (the "

@@ -62,7 +62,8 @@ class Flood(_Area):
 
     kind: Literal["flood"]
     polygon: Polygon = Field(description="the flooded area, [[lat, lon], ...]")
-    warning: Annotated[float, duration(ge=0)] = Field(0.0, description="slow, wet roads this long before the links close")
+    warning: Annotated[float, duration(ge=0)] = Field(
+        0.0, description="slow, wet roads this long before the links close")
     slowdown: Annotated[float, param(ge=0, le=0.99)] = Field(0.5, description="share of speed lost during the warning")
 
     def effect_window(self, horizon_h: float) -> tuple[float, float]:

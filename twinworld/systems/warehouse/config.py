@@ -156,8 +156,9 @@ class WarehouseSpec(Frozen):
     """A warehouse or distribution centre holding stock."""
 
     name: str
-    sources: list[str] = Field(min_length=1, max_length=MAX_LIST_ITEMS, description="suppliers or warehouses it orders from, "
-                                                         "in order of preference (the first is primary)")
+    sources: list[str] = Field(
+        min_length=1, max_length=MAX_LIST_ITEMS,
+        description="suppliers or warehouses it orders from, in order of preference (the first is primary)")
     policy: InventoryPolicy
     initial_units: Annotated[float, param(ge=0)] | None = Field(
         None, description="stock at the start; empty = the policy's order-up-to level")
@@ -239,7 +240,8 @@ class SupplyNetworkConfig(SystemConfig):
     shortage_cost_per_unit: Annotated[float, param(ge=0)] = Field(
         0.0, description="per unit lost, and per unit backordered")
     backorder_cost_per_unit_day: Annotated[float, param(ge=0)] = 0.0
-    critical_cost_factor: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="shortage costs of critical customers x this")
+    critical_cost_factor: float = Field(
+        1.0, ge=0, le=MAX_MULTIPLIER, description="shortage costs of critical customers x this")
     warmup: Duration = Field(0.0, description="demand before this time is not counted in the KPIs")
 
     @field_validator("lanes")

@@ -8,7 +8,8 @@ __all__ = ["example"]
 
 
 def example() -> dict[str, Any]:
-    """``{"name", "horizon", "system": section, "disruptions": [...], "strategies": {...}}`` for system name ``supply``."""
+    """``{"name", "horizon", "system": section, "disruptions": [...], "strategies": {...}}``
+    for system name ``supply``."""
     return {
         "name": "supply", "horizon": "12d",
         "system": {

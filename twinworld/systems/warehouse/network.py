@@ -34,7 +34,8 @@ def build_graph(config: SupplyNetworkConfig) -> nx.DiGraph:
         if lane.origin not in graph or lane.destination not in graph:
             continue
         mean_h = _mean_hours(lane.lead_time.mean) + handling.get(lane.destination, 0.0)
-        if graph.has_edge(lane.origin, lane.destination) and graph.edges[lane.origin, lane.destination]["mean_h"] <= mean_h:
+        if (graph.has_edge(lane.origin, lane.destination)
+                and graph.edges[lane.origin, lane.destination]["mean_h"] <= mean_h):
             continue  # a parallel lane: routes use the faster one, the other stays a target
         graph.add_edge(lane.origin, lane.destination, label=lane.label, mean_h=mean_h, mode=lane.mode)
     return graph

@@ -53,7 +53,8 @@ class DualSourcing(StrategyConfig):
     """Split replenishment between a warehouse's first two sources, and switch when one is down."""
 
     kind: Literal["dual_sourcing"]
-    secondary_share: Annotated[float, param(ge=0, le=1)] = Field(0.3, description="share of each order to the second source")
+    secondary_share: Annotated[float, param(ge=0, le=1)] = Field(
+        0.3, description="share of each order to the second source")
     switch_when_unavailable: bool = Field(True, description="order all from the other source while "
                                                             "one is failed or cut off")
     warehouses: list[str] | None = element_field("warehouse",
