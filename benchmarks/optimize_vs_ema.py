@@ -181,9 +181,9 @@ def main() -> None:
           f"{load()}; {args.evaluations} evaluations x {args.scenarios} scenarios per tool, "
           f"{args.workers} processes")
     rows = []
-    with tempfile.TemporaryDirectory() as name:
+    with tempfile.TemporaryDirectory() as folder:
         for seed in range(1, args.seeds + 1):
-            out = one_seed(args, seed, Path(name))
+            out = one_seed(args, seed, Path(folder))
             fronts = {"twinworld": out["tw_front"]}
             fronts.update({k: out[f"{k}_front"] for k in ("ema", "ema_patched") if f"{k}_front" in out})
             hv = hypervolumes(fronts)

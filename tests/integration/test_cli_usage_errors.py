@@ -106,3 +106,14 @@ def test_allow_large_option_lifts_the_run_size_limit(cli: BoundedCLI) -> None:
     assert refused.code == 2 and "one run would process about" in refused.stderr
     allowed = cli.run(*big, "--allow-large", cwd=ROOT, timeout_s=30)
     assert allowed.code == 0 and "largest run: about" in allowed.stdout, allowed.stderr
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_of_every_command_renders(command: str, cli: BoundedCLI) -> None:
+    """``--help`` prints the command's help and exits 0 (help text is rich markup: a stray
+    ``[/...]`` in a docstring was a traceback)."""
+    result = cli.run(command, "--help", cwd=ROOT, timeout_s=30)
+    assert not result.timed_out
+    assert result.code == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"twinworld {command}" in result.stdout and "Options" in result.stdout

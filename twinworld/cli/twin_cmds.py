@@ -99,9 +99,10 @@ def twin(
     data_root: list[Path] = data_root_option(),
 ) -> None:
     """A live twin of SCENARIO: each system's state arrives as telemetry on
-    <prefix>/<system>/state[/<element>] and <prefix>/<system>/event; every round calibrates the
-    scenario's uncertain parameters on what was observed, forecasts every strategy from the current
-    state and publishes the ranking (retained) on <prefix>/twin/recommendation."""
+    <prefix>/<system>/state, <prefix>/<system>/state/<element> and <prefix>/<system>/event; every
+    round calibrates the scenario's uncertain parameters on what was observed, forecasts every
+    strategy from the current state and publishes the ranking (retained) on
+    <prefix>/twin/recommendation."""
     from twinworld.twin import LiveTwin, TwinStore
     from twinworld.twin.topics import slug
 
