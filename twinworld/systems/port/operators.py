@@ -10,7 +10,7 @@ anchor: the wait still ahead of a ship is the port's expected wait for the ships
 from __future__ import annotations
 
 import math
-import random
+from random import Random  # seeded from the named streams: Mesa's AgentSet shuffles with it
 from typing import TYPE_CHECKING
 
 import mesa
@@ -70,7 +70,7 @@ class Fleet:
         model = world.agents.model
         self.operators = [VesselOperator(model, fleet=self, index=i, threshold_h=float(t))
                           for i, t in enumerate(thresholds)]
-        self.agents = mesa.agent.AgentSet(self.operators, random=random.Random(world.streams.integer_seed(
+        self.agents = mesa.agent.AgentSet(self.operators, random=Random(world.streams.integer_seed(
             port.name, "operators", "reviews")))
         self.owner_rng = rng
         self.operator_of: dict[int, int] = {}

@@ -14,7 +14,7 @@ curve, nobody outside the zones leaves, every driver follows the same routes.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,7 +22,7 @@ from twinworld.limits import MAX_HOUSEHOLDS, MAX_LIST_ITEMS
 from twinworld.params import LatLon, duration, param, step_duration
 from twinworld.systems.base import Frozen
 
-__all__ = ["Channel", "WordOfMouth", "Shadow", "InformedDrivers", "HouseholdBehaviour", "Mobilisation",
+__all__ = ["Channel", "WordOfMouth", "HouseholdArea", "Shadow", "InformedDrivers", "HouseholdBehaviour", "Mobilisation",
            "LatLon", "Polygon", "check_polygon"]
 
 Polygon = Annotated[list[LatLon], Field(max_length=MAX_LIST_ITEMS)]
@@ -33,6 +33,29 @@ def check_polygon(value: Polygon | None) -> Polygon | None:
     if value is not None and len(value) < 3:
         raise ValueError("a polygon needs at least 3 [lat, lon] corners")
     return value
+
+
+class HouseholdArea(Frozen):
+    """An area of households given by a count or a count per road node, inside an optional polygon.
+
+    Subclasses declare ``households``, ``households_per_node`` and ``polygon`` with their own
+    descriptions; the checks live here once.
+    """
+
+    if TYPE_CHECKING:   # declared by each subclass, as fields of its own
+        households: float | None
+        households_per_node: float | None
+
+    @model_validator(mode="after")
+    def _one_count(self) -> "HouseholdArea":
+        if (self.households is None) == (self.households_per_node is None):
+            raise ValueError("give exactly one of households or households_per_node")
+        return self
+
+    @field_validator("polygon", check_fields=False)
+    @classmethod
+    def _polygon(cls, value: Polygon | None) -> Polygon | None:
+        return check_polygon(value)
 
 
 class Mobilisation(Frozen):
@@ -101,7 +124,7 @@ class WordOfMouth(Frozen):
     seed: int = Field(0, ge=0, description="the network's shape (not the run's seed: a static input)")
 
 
-class Shadow(Frozen):
+class Shadow(HouseholdArea):
     """Households outside the zones who were not ordered out but may leave (shadow evacuation).
 
     They live on the network's nodes outside every zone (inside ``polygon`` when given), take the
@@ -118,17 +141,6 @@ class Shadow(Frozen):
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...] of the shadow region; "
                                                       "empty = every node outside the zones")
     compliance: Annotated[float, param(ge=0, le=1)] = Field(0.2, description="chance a warning makes one leave")
-
-    @model_validator(mode="after")
-    def _one_count(self) -> "Shadow":
-        if (self.households is None) == (self.households_per_node is None):
-            raise ValueError("give exactly one of households or households_per_node")
-        return self
-
-    @field_validator("polygon")
-    @classmethod
-    def _polygon(cls, value: Polygon | None) -> Polygon | None:
-        return check_polygon(value)
 
 
 class InformedDrivers(Frozen):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from twinworld.limits import (
     MAX_GRID_SIDE_NODES,
@@ -17,7 +17,13 @@ from twinworld.limits import (
 )
 from twinworld.params import LatLon, duration, param, step_duration
 from twinworld.systems.base import Frozen, SystemConfig
-from twinworld.systems.traffic.behaviour import HouseholdBehaviour, Mobilisation, Polygon, check_polygon
+from twinworld.systems.traffic.behaviour import (
+    HouseholdArea,
+    HouseholdBehaviour,
+    Mobilisation,
+    Polygon,
+    check_polygon,
+)
 
 __all__ = ["GridSpec", "NetworkSource", "Zone", "Mobilisation", "Shelter", "ODFlow",
            "RoadNetworkConfig", "LatLon", "Polygon", "HouseholdBehaviour", "check_polygon"]
@@ -52,7 +58,7 @@ class NetworkSource(Frozen):
         return self
 
 
-class Zone(Frozen):
+class Zone(HouseholdArea):
     """Households to evacuate from one area (a polygon, or the whole network when left out).
 
     Give ``households`` (a count) or ``households_per_node`` (the count follows from the road
@@ -65,17 +71,6 @@ class Zone(Frozen):
     households_per_node: Annotated[float, param(ge=0, le=MAX_HOUSEHOLDS)] | None = Field(
         None, description="households per road node inside the zone, instead of a count")
     polygon: Polygon | None = Field(None, description="[[lat, lon], ...]; empty = every node")
-
-    @model_validator(mode="after")
-    def _one_count(self) -> "Zone":
-        if (self.households is None) == (self.households_per_node is None):
-            raise ValueError("give exactly one of households or households_per_node")
-        return self
-
-    @field_validator("polygon")
-    @classmethod
-    def _polygon(cls, value: Polygon | None) -> Polygon | None:
-        return check_polygon(value)
 
 
 class Shelter(Frozen):

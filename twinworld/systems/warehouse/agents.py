@@ -16,9 +16,9 @@ the bullwhip ratio Var(orders)/Var(demand) per warehouse.
 from __future__ import annotations
 
 import math
-import random
 from collections import deque
 from collections.abc import Callable
+from random import Random  # seeded from the named streams: Mesa's AgentSet shuffles with it
 from typing import TYPE_CHECKING
 
 import mesa
@@ -148,7 +148,7 @@ class _PanicCustomer:
     """The shoppers of one customer: who placed each order, whom each tells, after how long."""
 
     def __init__(self, layer_model: mesa.Model, name: str, panic: Panic, orders: int, rng: np.random.Generator,
-                 shuffle: random.Random) -> None:
+                 shuffle: Random) -> None:
         count = panic.shoppers
         prone = rng.random(count) < float(panic.share)
         self.shoppers = [Shopper(layer_model, customer=name, index=i, prone=bool(prone[i]), panic=panic)
@@ -166,7 +166,7 @@ class SupplyAgents:
         self.network = network
         world = network.world
         model = world.agents.model
-        self.shuffle = random.Random(world.streams.integer_seed(network.name, "reviews"))
+        self.shuffle = Random(world.streams.integer_seed(network.name, "reviews"))
         self.replenishers: dict[str, Replenisher] = {}
         expected = _expected_demand_per_h(network)
         for wh in network.warehouses.values():
