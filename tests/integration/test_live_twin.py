@@ -72,10 +72,12 @@ def subscribe_twin(twin: LiveTwin, server: Mosquitto, client_id: str) -> Subscri
 
 
 def publish_all(server: Mosquitto, messages: list[tuple[str, bytes]], *, pace_s: float = 0.0,
-                client_id: str = "", progress: list[int] | None = None) -> None:
+                client_id: str = "", progress: list[int] | None = None, reconnect_s: float = 1.0) -> None:
     """Publish with QoS 1 and wait until the broker has acknowledged every message (a message
-    published while the broker is away waits in the client's queue and goes when it is back)."""
+    published while the broker is away waits in the client's queue and goes when it is back,
+    ``reconnect_s`` or more after the broker went away)."""
     client = connect_publisher(Broker.parse(server.address), client_id=client_id, inflight=1000)
+    client.reconnect_delay_set(min_delay=max(1, round(reconnect_s)), max_delay=max(8, round(reconnect_s) * 2))
     acked: set[int] = set()
     client.on_publish = lambda _c, _u, mid, _rc, _p: acked.add(mid)
     try:
@@ -143,8 +145,11 @@ def test_a_broker_outage_mid_stream_loses_nothing_and_counts_nothing_twice(tmp_p
     subscriber = subscribe_twin(twin, server, "outage")
     prefix = twin.prefix
     messages = [(f"{prefix}/hospitals/state/{h}", p) for h, p in map(census, range(3000))]
+    # The publisher comes back after the twin: mosquitto 2.0 does not queue messages for a session it
+    # restored from its persistence file until that client has reconnected (eclipse-mosquitto issue
+    # 769), so what a publisher sends in that window is lost at the broker (docs/twin.md says so).
     publisher = threading.Thread(target=publish_all, args=(server, messages),
-                                 kwargs={"pace_s": 0.1, "client_id": "outage-publisher"})
+                                 kwargs={"pace_s": 0.1, "client_id": "outage-publisher", "reconnect_s": 4})
     publisher.start()
     try:
         assert wait_for(lambda: twin.store.counts()["stored"] >= 500, 60)

@@ -51,8 +51,8 @@ class LeverPathError(ValueError):
 
 def _number(value: Any) -> float:
     """A range end: a number, or a duration written with its unit (in hours)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{str(value)[:40]} is not a number or a duration such as 3h")
     number = parse_duration(value) if isinstance(value, str) else float(value)
     if not math.isfinite(number):
         raise ValueError(f"must be a finite number, not {value!r}")
