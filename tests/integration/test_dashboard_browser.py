@@ -80,10 +80,16 @@ class Board:
         self.page = browser.new_page(viewport={"width": 1440, "height": 1000})
         self.problems: list[str] = []
         self.hosts: set[str] = set()
+        self.scripts: list[str] = []
         self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
                      if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on("request", lambda r: self.hosts.add(urlparse(r.url).netloc))
+        self.page.on("request", self._request)
+
+    def _request(self, request: Any) -> None:
+        self.hosts.add(urlparse(request.url).netloc)
+        if request.resource_type == "script":
+            self.scripts.append(urlparse(request.url).path)
 
     def open(self, tab: str | None = None) -> Any:
         self.page.goto(self.dashboard.url)
@@ -106,6 +112,10 @@ class Board:
         assert self.problems == []
         # Everything the page loaded came from the dashboard itself: no CDN, no tiles, no fonts.
         assert self.hosts == {f"127.0.0.1:{self.dashboard.port}"}
+        # Graphs draw with the cartesian bundle in assets/, never the full 4.8 MB plotly.min.js.
+        assert any(path.endswith("plotly-cartesian.min.js") for path in self.scripts), self.scripts
+        assert not any(path.endswith("plotly.min.js") and "cartesian" not in path for path in self.scripts), \
+            self.scripts
 
 
 @pytest.fixture()

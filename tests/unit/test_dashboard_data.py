@@ -362,3 +362,22 @@ def test_flagship_map_and_replay_draw_the_declared_cause_chains() -> None:
         assert by_row.loc[cause, "time_h"] <= by_row.loc[effect, "time_h"]
     degraded = by_row.index[by_row["kind"] == "degraded"]
     assert all(any(e == row for _, e in links) for row in degraded)   # each degradation drawn with its cause
+
+
+def test_the_vendored_plotly_bundle_matches_the_plotly_package() -> None:
+    """assets/plotly-cartesian.min.js is plotly.js's cartesian bundle of the same major version as
+    the full bundle the ``plotly`` package ships (figures are built with that package)."""
+    import re
+
+    import plotly
+
+    def version(path: Path) -> str:
+        head = path.read_text(encoding="utf-8", errors="replace")[:300]
+        found = re.search(r"plotly\.js(?: \(cartesian - minified\))? v(\d+)\.(\d+)\.(\d+)", head)
+        assert found, head
+        return found.group(1)
+
+    vendored = ROOT / "twinworld" / "dashboard" / "assets" / "plotly-cartesian.min.js"
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert version(vendored) == version(full)
+    assert (vendored.parent / "plotly-cartesian.LICENSE.txt").read_text().startswith("MIT License")
