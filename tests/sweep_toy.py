@@ -133,3 +133,16 @@ def toy_scenario(*, scenarios: int = 8, design: str = "lhs", replications: int =
             "strategies": {"baseline": {}, "damp": {"toy": {"kind": "damp", "factor": 0.5}}},
             "kpis": ["cost", "served"],
             "sweep": {"scenarios": scenarios, "design": design, "replications": replications}}
+
+
+def toy_cli_env(folder: Path) -> dict[str, str]:
+    """Environment for ``python -m twinworld`` in which the toy plugin is installed as an entry
+    point (a dist-info folder under ``folder`` on PYTHONPATH)."""
+    site = folder / "site"
+    dist = site / "twinworld_sweep_toy-0.0.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: twinworld-sweep-toy\nVersion: 0.0\n")
+    (dist / "entry_points.txt").write_text("[twinworld.systems]\ntoy = tests.sweep_toy:plugin\n")
+    root = Path(__file__).resolve().parents[1]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(site)]), "COLUMNS": "200",
+            "PYTHONWARNINGS": "ignore"}

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import twinworld
-from tests.sweep_toy import toy_registry, toy_scenario
+from tests.sweep_toy import toy_cli_env, toy_registry, toy_scenario
 from twinworld.analysis.stats import cvar
 from twinworld.experiments.store import ResultStore
 from twinworld.optimize import EvaluationOptions, OptimizeError, OptimizeOptions, load_optimization, optimize
@@ -156,13 +156,7 @@ def test_save_strategy_keeps_the_file_and_ranks_on_fresh_scenarios(tmp_path):
 @pytest.fixture()
 def toy_cli(tmp_path: Path) -> dict[str, str]:
     """Environment for ``python -m twinworld`` with the toy plugin installed as an entry point."""
-    site = tmp_path / "site"
-    dist = site / "twinworld_sweep_toy-0.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: twinworld-sweep-toy\nVersion: 0.0\n")
-    (dist / "entry_points.txt").write_text("[twinworld.systems]\ntoy = tests.sweep_toy:plugin\n")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)]), "COLUMNS": "200",
-            "PYTHONWARNINGS": "ignore"}
+    return toy_cli_env(tmp_path)
 
 
 def _batches_done(folder: Path) -> int:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.sweep_toy import toy_scenario
+from tests.sweep_toy import toy_cli_env, toy_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGIES = 2  # the toy scenario's baseline and damp
@@ -30,13 +30,7 @@ STRATEGIES = 2  # the toy scenario's baseline and damp
 @pytest.fixture()
 def toy_env(tmp_path: Path) -> dict[str, str]:
     """Environment for ``python -m twinworld`` with the toy plugin installed as an entry point."""
-    site = tmp_path / "site"
-    dist = site / "twinworld_sweep_toy-0.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: twinworld-sweep-toy\nVersion: 0.0\n")
-    (dist / "entry_points.txt").write_text("[twinworld.systems]\ntoy = tests.sweep_toy:plugin\n")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)]), "COLUMNS": "200",
-            "PYTHONWARNINGS": "ignore"}
+    return toy_cli_env(tmp_path)
 
 
 def _scenario(tmp_path: Path, **options) -> Path:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import twinworld
-from tests.sweep_toy import toy_registry, toy_scenario
+from tests.sweep_toy import toy_cli_env, toy_registry, toy_scenario
 from twinworld.errors import SweepError
 from twinworld.experiments.executors import ExecutorOptions
 from twinworld.experiments.store import ResultStore
@@ -28,13 +28,7 @@ REGISTRY = toy_registry()
 @pytest.fixture()
 def toy_cli(tmp_path: Path) -> dict[str, str]:
     """Environment for ``python -m twinworld`` with the toy plugin installed as an entry point."""
-    site = tmp_path / "site"
-    dist = site / "twinworld_sweep_toy-0.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: twinworld-sweep-toy\nVersion: 0.0\n")
-    (dist / "entry_points.txt").write_text("[twinworld.systems]\ntoy = tests.sweep_toy:plugin\n")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)]), "COLUMNS": "200",
-            "PYTHONWARNINGS": "ignore"}
+    return toy_cli_env(tmp_path)
 
 
 def _cli(env: dict[str, str], *args: str) -> list[str]:

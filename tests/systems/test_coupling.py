@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
+from tests.coupling_fixtures import registry_with_schedule as registry
 from twinworld.experiments.run import build_world
-from twinworld.scenario import Registry, load_scenario
-from twinworld.scenario.registry import default_registry
-from twinworld.systems.base import Service, System, SystemConfig, SystemPlugin
-
-
-class OutageScheduleConfig(SystemConfig):
-    """A provider for tests: publishes ``<name>.feed`` as 0 during fixed windows."""
-
-    kind: Literal["outage_schedule"]
-    outages_h: list[tuple[float, float]]
-
-
-class OutageSchedule(System):
-    kind = "outage_schedule"
-
-    def start(self) -> None:
-        key = f"{self.name}.feed"
-        self.world.services.publish(key, 1.0)
-        for start, end in self.config.outages_h:
-            self.world.at(start, lambda: self.world.services.publish(key, 0.0))
-            self.world.at(end, lambda: self.world.services.publish(key, 1.0))
-
-
-def registry() -> Registry:
-    return Registry([default_registry().get("hospital_region"),
-                     SystemPlugin(kind="outage_schedule", config=OutageScheduleConfig, build=OutageSchedule,
-                                  services=(Service("feed", "1 while the feed is up", kinds=("power",)),))])
+from twinworld.scenario import load_scenario
 
 
 def scenario(backup_h: float) -> dict:
     return {
         "twinworld": 1, "name": "blackout", "horizon": 48,
         "systems": {
-            "power": {"kind": "outage_schedule", "outages_h": [[10, 20]]},
+            "power": {"kind": "schedule", "outages_h": [[10, 20]]},   # tests/coupling_fixtures.py
             "hospitals": {"kind": "hospital_region", "max_wait": "2h", "hospitals": [
                 {"name": "H1", "ward_beds": 50, "arrivals_per_day": 12, "census": {"ward": 45}},
                 {"name": "H2", "ward_beds": 50, "arrivals_per_day": 12, "census": {"ward": 45}}]},

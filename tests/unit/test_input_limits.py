@@ -147,8 +147,8 @@ def _region(n: int) -> dict:
             "strategies": {"baseline": {}, "transfer": {"h": {"kind": "transfer"}}}}
 
 
-def _peak_bytes(n: int) -> int:
-    data = _region(n)
+def _peak_bytes(data: dict) -> int:
+    """Peak traced memory of validating ``data``."""
     tracemalloc.start()
     try:
         load_scenario(data)
@@ -159,7 +159,7 @@ def _peak_bytes(n: int) -> int:
 
 def test_validating_n_hospitals_takes_memory_linear_in_n() -> None:
     """4x the hospitals must take about 4x the memory (a travel matrix would take 16x)."""
-    small, large = _peak_bytes(1_000), _peak_bytes(4_000)
+    small, large = _peak_bytes(_region(1_000)), _peak_bytes(_region(4_000))
     assert 3.0 < large / small < 5.0, (small, large)
 
 
@@ -191,15 +191,7 @@ def _supply(customers: int) -> dict:
 
 
 def test_validating_a_supply_network_takes_memory_linear_in_its_size() -> None:
-    def peak(n: int) -> int:
-        data = _supply(n)
-        tracemalloc.start()
-        try:
-            load_scenario(data)
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    small, large = peak(1_000), peak(4_000)
+    small, large = _peak_bytes(_supply(1_000)), _peak_bytes(_supply(4_000))
     assert 3.0 < large / small < 5.0, (small, large)
 
 
