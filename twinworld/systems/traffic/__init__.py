@@ -7,6 +7,7 @@ from typing import Any
 
 from twinworld.errors import FeedError, Problem, ScenarioError
 from twinworld.systems.base import SYSTEM, Consumes, Service, SystemPlugin
+from twinworld.systems.traffic._native import ENGINE_BUILD  # first: picks the engine build (see there)
 from twinworld.systems.traffic.checks import all_problems
 from twinworld.systems.traffic.config import RoadNetworkConfig
 from twinworld.systems.traffic.disruptions import DISRUPTIONS
@@ -19,7 +20,7 @@ from twinworld.systems.traffic.strategies import STRATEGIES
 from twinworld.systems.traffic.travel_times import network_travel_time_matrix, travel_time_matrix
 from twinworld.systems.traffic.workload import estimate_events
 
-__all__ = ["plugin", "RoadNetworkSystem", "RoadNetworkConfig", "load_network", "travel_time_matrix",
+__all__ = ["plugin", "ENGINE_BUILD", "RoadNetworkSystem", "RoadNetworkConfig", "load_network", "travel_time_matrix",
            "network_travel_time_matrix"]
 
 

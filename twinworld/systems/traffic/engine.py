@@ -33,6 +33,7 @@ import heapq
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -48,9 +49,13 @@ from twinworld.systems.traffic.routing import RouteGenerations
 
 __all__ = ["TrafficEngine", "Destination", "INF", "wave_speed_kmh"]
 
-INF = math.inf
-EPS_H = 1e-12
-_DEPART, _TRY, _WAKE = 0, 1, 2
+# Final: constants mypyc compiles in (see hatch_build.py); the per-link and per-platoon lists below are
+# typed for the same reason (a list of known element type is read without a generic lookup)
+INF: Final = math.inf
+EPS_H: Final = 1e-12
+_DEPART: Final = 0
+_TRY: Final = 1
+_WAKE: Final = 2
 
 
 @dataclass
@@ -105,7 +110,7 @@ class TrafficEngine:
         self._freed: list[int] = []
         self._seen_h = EPS_H  # ghost room that arrived before this time counts (see advance_to)
         self.inflow_factor = inflow_factor
-        self.in_zone = (np.zeros(network.n_nodes, bool) if in_zone is None else in_zone).tolist()
+        self.in_zone: list[bool] = (np.zeros(network.n_nodes, bool) if in_zone is None else in_zone).tolist()
         self._init_links(backward_wave)
         self._init_platoons()
         self.heap: list[tuple[float, int, int, int]] = []
@@ -128,14 +133,14 @@ class TrafficEngine:
         self.speed_factor = np.ones(n_links)
         self.cap_factor = np.ones(n_links)
         self.is_open = np.ones(n_links, bool)
-        self.end = net.v.tolist()
-        self.tf = self.base_tf.tolist()
-        self.cap = self.base_cap.tolist()
-        self.storage = net.storage_veh.astype(float).tolist()
+        self.end: list[int] = net.v.tolist()
+        self.tf: list[float] = self.base_tf.tolist()
+        self.cap: list[float] = self.base_cap.tolist()
+        self.storage: list[float] = net.storage_veh.astype(float).tolist()
         self.backward_wave = backward_wave
         self.wave_kmh = wave_speed_kmh(net)
         wave_h = net.length_km / self.wave_kmh
-        self.wave_h = wave_h.tolist() if backward_wave else [0.0] * n_links
+        self.wave_h: list[float] = wave_h.tolist() if backward_wave else [0.0] * n_links
         self.discharge = DischargeMeter(np.maximum(wave_h, self.base_tf))
         self.ghost = [0.0] * n_links  # room left at the exit, not yet at the entry
         self.ghost_q: list[deque[tuple[float, float]]] = [deque() for _ in range(n_links)]  # (arrives, veh)

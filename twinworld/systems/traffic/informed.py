@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinworld.systems.traffic.engine import TrafficEngine
+from twinworld.systems.traffic.engine import Destination, TrafficEngine
+from twinworld.systems.traffic.network import RoadNetwork
 
 __all__ = ["MixedRoutingEngine"]
 
@@ -23,15 +24,20 @@ class MixedRoutingEngine(TrafficEngine):
     ----------
     free_rng
         The stream for the free-flow trees' route noise (kept apart from the engine's own stream).
-    *args, **kwargs
-        As for :class:`TrafficEngine`.
+    network, destinations, reroute_every_h, in_zone, route_noise, rng, backward_wave, inflow_factor, route_sets
+        As for :class:`TrafficEngine` (spelt out: the compiled engine takes no ``*args`` or ``**kwargs`` on to it).
     """
 
-    def __init__(self, *args, free_rng: np.random.Generator, **kwargs) -> None:
+    def __init__(self, network: RoadNetwork, destinations: list[Destination], *, free_rng: np.random.Generator,
+                 reroute_every_h: float | None = None, in_zone: np.ndarray | None = None,
+                 route_noise: float = 0.0, rng: np.random.Generator | None = None,
+                 backward_wave: bool = True, inflow_factor: float = 1.0, route_sets: int = 1) -> None:
         self.uninformed: list[bool] = []
         self.free_routes: list[list[int]] = []
         self._free_rng = free_rng
-        super().__init__(*args, **kwargs)
+        super().__init__(network, destinations, reroute_every_h=reroute_every_h, in_zone=in_zone,
+                         route_noise=route_noise, rng=rng, backward_wave=backward_wave,
+                         inflow_factor=inflow_factor, route_sets=route_sets)
 
     def add_platoons(self, origin: np.ndarray, dest: np.ndarray, depart_h: np.ndarray, size: np.ndarray,
                      *, informed: np.ndarray | None = None) -> None:

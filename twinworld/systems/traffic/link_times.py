@@ -17,6 +17,7 @@ what happens at its ends).
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 
@@ -25,10 +26,10 @@ from twinworld.systems.traffic.network import RoadNetwork
 __all__ = ["DischargeMeter", "fd_wave_speed_kmh", "instantaneous_times_h", "platoons_on_links",
            "wave_speed_kmh"]
 
-EPS_H = 1e-12
+EPS_H: Final = 1e-12
 #: Slowest mean speed as a share of free flow (UXsim's floor: a link whose vehicles all stand
 #: still takes 100 x its free-flow time).
-MIN_SPEED_SHARE = 0.01
+MIN_SPEED_SHARE: Final = 0.01
 
 
 def wave_speed_kmh(network: RoadNetwork, *, floor_kmh: float = 5.0) -> np.ndarray:
@@ -63,7 +64,7 @@ class DischargeMeter:
 
     def __init__(self, memory_h: np.ndarray) -> None:
         self.memory_h = np.maximum(np.asarray(memory_h, float), EPS_H)
-        self._memory = self.memory_h.tolist()
+        self._memory: list[float] = self.memory_h.tolist()
         n_links = len(self._memory)
         self.served_veh = [0.0] * n_links
         self.busy_h = [0.0] * n_links

@@ -379,13 +379,14 @@ class RoadNetworkSystem(System):
         share, every = self._informed()
         if every is not None:
             self.reroute_every_h = every
-        options = dict(reroute_every_h=self.reroute_every_h, in_zone=in_zone, route_noise=config.route_noise,
-                       rng=streams.get(self.name, "routes"), inflow_factor=config.inflow_capacity_factor,
-                       backward_wave=config.backward_wave, route_sets=config.route_sets)
+        options: dict[str, Any] = dict(
+            reroute_every_h=self.reroute_every_h, in_zone=in_zone, route_noise=config.route_noise,
+            rng=streams.get(self.name, "routes"), inflow_factor=config.inflow_capacity_factor,
+            backward_wave=config.backward_wave, route_sets=config.route_sets)
         if share < 1.0 and self.reroute_every_h is not None:
             return MixedRoutingEngine(self.net, self.destinations, free_rng=streams.get(self.name, "free_routes"),
                                       **options)
-        return TrafficEngine(self.net, self.destinations, **options)  # type: ignore[arg-type]
+        return TrafficEngine(self.net, self.destinations, **options)
 
     def _add_platoons(self, platoons: dict[str, np.ndarray]) -> None:
         """Put platoons on the roads (departing at their times) and record them as Mesa agents."""
