@@ -14,7 +14,8 @@ on the mean over ``--seeds`` seeds of each (the same seed numbers, not the same 
     python benchmarks/traffic_vs_uxsim.py --python        # also UXsim's (slow) Python mode, 1 seed
     python benchmarks/traffic_vs_uxsim.py --size 5 --seeds 5
 
-Prints each tool's wall time per run, completed trips and total travel time (completed trips),
+The road engine runs as compiled at install (mypyc; ``TWINWORLD_PURE_PYTHON=1`` runs its Python
+source, same numbers). Prints each tool's wall time per run, completed trips and total travel time (completed trips),
 means and ratios, and first the time of a 100,000-household evacuation of the Helsinki extract.
 """
 
@@ -159,6 +160,9 @@ def main() -> None:
               f"(run {helsinki['run_s']:.2f} s), {helsinki['completed']:.0f} vehicles arrived")
     rows = compare(args.size, args.flow, args.seeds, python=args.python)
     tw = rows["twinworld"]
+    from twinworld.systems.traffic import ENGINE_BUILD
+
+    print(f"twinworld's road engine: {ENGINE_BUILD} (TWINWORLD_PURE_PYTHON=1 runs the Python source)")
     print(f"{args.size}x{args.size} grid, {tw['trips']:.0f} vehicles, 2 h, mean of {args.seeds} seeds "
           f"(UXsim Python: 1 run)")
     print(f"twinworld: {tw['wall_s']:.2f} s per run with loading the scenario, "
