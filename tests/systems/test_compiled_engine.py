@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -57,12 +58,14 @@ def _kpis(pure_python: bool) -> dict:
 
 
 def _compiler() -> bool:
-    return shutil.which("cc") is not None or shutil.which("gcc") is not None
+    """A C compiler and Python's headers: what the install needs to compile the engine."""
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return (shutil.which("cc") is not None or shutil.which("gcc") is not None) and headers.exists()
 
 
 @pytest.mark.skipif(os.environ.get("TWINWORLD_PURE_PYTHON", "") not in ("", "0"),
                     reason="TWINWORLD_PURE_PYTHON asks for the Python engine")
-@pytest.mark.skipif(not _compiler(), reason="no C compiler: the install keeps the Python engine")
+@pytest.mark.skipif(not _compiler(), reason="no C compiler or Python headers: the install keeps the Python engine")
 def test_the_install_compiled_the_road_engine() -> None:
     """With a C compiler, ``pip install -e .`` compiles the engine (a failure here after editing one
     of its sources means: reinstall to compile it again)."""
