@@ -271,8 +271,9 @@ class RoadNetworkSystem(System):
         assert engine is not None
         links = [self.net.link(link) for link, n in state.vehicles_on_links.items() if n > 0]
         sizes = [state.vehicles_on_links[self.net.link_ids[k]] for k in links]
-        dest = engine.time_to_h[:, self.net.v[links]].argmin(axis=0) if links else []
-        engine.place_platoons(links, list(dest), sizes)
+        # Python ints, not numpy's: the compiled engine checks its typed arguments
+        dest = engine.time_to_h[:, self.net.v[links]].argmin(axis=0).tolist() if links else []
+        engine.place_platoons(links, dest, sizes)
         self.platoon_zone += ["observed"] * len(links)
 
     def observe(self) -> RoadNetworkState:
