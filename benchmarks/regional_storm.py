@@ -5,7 +5,9 @@
 
 Coupling overhead = time of the coupled flagship run / the sum of its five systems run alone (each
 with its own disruptions, no couplings), same seeds, in one process after a warm-up run (so static
-inputs such as the road network and the grid's PTDF are built once, as in a sweep worker). The
+inputs such as the road network and the grid's PTDF are built once, as in a sweep worker). The six
+cases take turns seed by seed and the figures are medians, so the noise of a shared machine hits
+them alike. The
 sweep uses 2 local worker processes; peak memory is the largest resident set of the driver plus its
 workers, sampled every 0.2 s.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -40,26 +43,34 @@ def alone(scenario, system: str):
                                        "disruptions": disruptions, "strategies": strategies})
 
 
-def time_runs(scenario, seeds: range, strategy: str = "baseline") -> float:
-    """Mean wall seconds of one run over ``seeds`` (values sampled once per seed, outside the clock)."""
-    resolved = [resolve(scenario, sample_values(scenario, s)) for s in seeds]
-    twinworld.run(resolved[0], strategy, seed=seeds[0])          # warm-up: static inputs built once
-    started = time.perf_counter()
-    for seed, r in zip(seeds, resolved):
-        twinworld.run(r, strategy, seed=seed)
-    return (time.perf_counter() - started) / len(resolved)
-
-
 def overhead(runs: int) -> None:
+    """Time the coupled run and each system alone, seed by seed in turns (so a slow minute on a
+    shared machine hits all of them alike); medians over the seeds, and the median of the
+    per-seed ratios."""
     scenario = twinworld.load_scenario(SCENARIO)
     seeds = range(1, runs + 1)
-    coupled = time_runs(scenario, seeds)
-    parts = {name: time_runs(alone(scenario, name), seeds) for name in scenario.systems}
+    cases = {"flagship": scenario, **{name: alone(scenario, name) for name in scenario.systems}}
+    # values sampled once per seed, outside the clock; a warm-up run builds static inputs once
+    resolved = {name: [resolve(case, sample_values(case, s)) for s in seeds] for name, case in cases.items()}
+    for name in cases:
+        twinworld.run(resolved[name][0], "baseline", seed=seeds[0])
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for i, seed in enumerate(seeds):
+        for name in cases:
+            started = time.perf_counter()
+            twinworld.run(resolved[name][i], "baseline", seed=seed)
+            times[name].append(time.perf_counter() - started)
+    coupled = statistics.median(times["flagship"])
+    parts = {name: statistics.median(t) for name, t in times.items() if name != "flagship"}
     total = sum(parts.values())
-    print(f"one flagship run (baseline, mean of {runs}): {coupled * 1e3:.0f} ms")
+    ratios = [times["flagship"][i] / sum(t[i] for name, t in times.items() if name != "flagship")
+              for i in range(runs)]
+    print(f"one flagship run (baseline, median of {runs}; mean {statistics.mean(times['flagship']) * 1e3:.0f} ms): "
+          f"{coupled * 1e3:.0f} ms")
     for name, seconds in parts.items():
         print(f"  {name:<10} alone: {seconds * 1e3:7.1f} ms")
-    print(f"  sum of the five alone: {total * 1e3:.0f} ms  ->  coupling overhead {coupled / total:.2f}x")
+    print(f"  sum of the five alone: {total * 1e3:.0f} ms  ->  coupling overhead {coupled / total:.2f}x "
+          f"(median of the per-seed ratios: {statistics.median(ratios):.2f}x)")
 
 
 class PeakMemory:

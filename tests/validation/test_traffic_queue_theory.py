@@ -99,6 +99,22 @@ def test_empty_network_trip_times_are_free_flow_shortest_paths(noise: float) -> 
             assert shortest - 1e-9 <= travel <= shortest * (1 + noise) + 1e-9
 
 
+def test_times_without_trees_are_the_trees_times_exactly() -> None:
+    """``times_to`` (travel-time publication, casualties) skips building the trees, not a digit."""
+    from twinworld.systems.traffic.config import NetworkSource
+    from twinworld.systems.traffic.source import load_network
+
+    net = load_network(NetworkSource(osm_pbf="helsinki"))
+    rng = np.random.default_rng(8)
+    cost = net.free_flow_h * rng.uniform(1.0, 4.0, net.n_links)
+    is_open = rng.random(net.n_links) > 0.05
+    dest = rng.integers(0, net.n_nodes, 6).tolist()
+    _, trees_time = net.trees_to(dest, cost, is_open)
+    assert np.array_equal(net.times_to(dest, cost, is_open), trees_time)
+    assert np.isinf(trees_time).any() and np.isfinite(trees_time).sum() > net.n_nodes  # closures cut some off
+    assert net.times_to([], cost).shape == (0, net.n_nodes)
+
+
 def test_vehicles_are_conserved_through_floods_and_closures(root) -> None:
     scenario = load_scenario(root / "scenarios" / "helsinki_evacuation.yaml",
                              overrides=["systems.roads.zones.1.households=20000"])
@@ -115,6 +131,7 @@ def test_vehicles_are_conserved_through_floods_and_closures(root) -> None:
         stranded = engine.vehicles_stranded()
         assert engine.departed_veh == pytest.approx(engine.arrived_veh + on_links + waiting + stranded)
         assert engine.vehicles_en_route() == pytest.approx(on_links + waiting)
+        assert engine.on_links == sum(len(q) for q in engine.queue)  # the count current_cost_h trusts
         checked += 1
     total = sum(engine.size)
     not_departed = sum(s for s, d in zip(engine.size, engine.depart_h) if d > scenario.horizon)

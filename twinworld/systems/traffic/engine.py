@@ -121,6 +121,7 @@ class TrafficEngine:
         self.arrived_veh = 0.0
         self.delay_veh_h = 0.0
         self.transitions = 0
+        self.on_links = 0  # platoons on links now
         self.routes = RouteGenerations(route_sets, self.rng)
         self.time_to_h = np.zeros((0, network.n_nodes))
         self.replan(congested=False)
@@ -225,8 +226,12 @@ class TrafficEngine:
         """Each link's travel time now: its length over the mean speed of its vehicles (hours).
 
         See :mod:`.link_times`: moving platoons at free flow, queued ones at the speed of the
-        congested state that discharges at the link's measured rate.
+        congested state that discharges at the link's measured rate. With no platoon on any link
+        that is every link's free-flow time, returned without the computation (which gives the
+        same numbers: a share of 1 at free flow).
         """
+        if self.on_links == 0:
+            return np.array(self.tf, dtype=float)
         moving, queued, head_due = platoons_on_links(self.queue, self.ready, self.size, self.now)
         cap = np.asarray(self.cap)
         return instantaneous_times_h(
@@ -319,6 +324,7 @@ class TrafficEngine:
         queue = self.queue[link]
         queue.append(p)
         self.transitions += 1
+        self.on_links += 1
         if len(queue) == 1:
             out = self.next_out[link]
             self._schedule(link, ready if ready > out else out)
@@ -412,6 +418,7 @@ class TrafficEngine:
     def _leave(self, link: int, p: int, now: float) -> None:
         queue = self.queue[link]
         queue.popleft()
+        self.on_links -= 1
         self.retried[link] = False
         n = self.size[p]
         self.occ[link] -= n

@@ -203,7 +203,7 @@ class RoadNetworkSystem(System):
             return      # nothing on the roads changed since the last publication: the times stand
         self._last_costs = seen
         names = list(places)
-        _, time_h = self.net.trees_to([places[n] for n in names], cost, is_open)
+        time_h = self.net.times_to([places[n] for n in names], cost, is_open)
         minutes = 60.0 * time_h[:, [places[n] for n in names]].T
         publish = self.world.services.publish
         for i, origin in enumerate(names):
@@ -434,7 +434,7 @@ class RoadNetworkSystem(System):
         links = rng.choice(self.net.n_links, size=count, p=on / on.sum())
         names = list(self.casualties)
         nodes = [self.snapped.places[p] for p in names]
-        _, time_h = self.net.trees_to(nodes, engine.current_cost_h(), engine.is_open)
+        time_h = self.net.times_to(nodes, engine.current_cost_h(), engine.is_open)
         for link in links.tolist():
             times = time_h[:, self.net.v[link]]
             if not np.isfinite(times).any():

@@ -200,17 +200,7 @@ class RoadNetwork:
             the destination or where it cannot be reached); ``time_h[d, node]`` the time to reach it.
         """
         n = self.n_nodes
-        usable = np.ones(self.n_links, bool) if is_open is None else is_open.copy()
-        usable &= np.isfinite(cost_h)
-        cand = np.flatnonzero(usable)
-        order = cand[np.lexsort((cost_h[cand], self.v[cand], self.u[cand]))]
-        pair = self.u[order] * n + self.v[order]
-        keep = np.ones(order.size, bool)
-        keep[1:] = pair[1:] != pair[:-1]
-        best = order[keep]  # the cheapest of parallel links
-        # reversed graph: an edge v -> u so that dijkstra from d gives times *to* d
-        weights = np.maximum(cost_h[best], 1e-12)
-        graph = csr_matrix((weights, (self.v[best], self.u[best])), shape=(n, n))
+        best, weights, graph = self._reversed_graph(cost_h, is_open)
         dest = np.asarray(destinations, dtype=np.int64)
         if dest.size == 0:
             return np.zeros((0, n), np.int64), np.zeros((0, n))
@@ -231,10 +221,36 @@ class RoadNetwork:
             next_link[row, ok] = best_sorted[pos]
         return next_link, time_h
 
+    def times_to(self, destinations: Sequence[int], cost_h: np.ndarray,
+                 is_open: np.ndarray | None = None) -> np.ndarray:
+        """``time_h`` of :meth:`trees_to` without noise, without building the trees (the same
+        numbers: the same graph and the same shortest-path search)."""
+        n = self.n_nodes
+        dest = np.asarray(destinations, dtype=np.int64)
+        if dest.size == 0:
+            return np.zeros((0, n))
+        _, _, graph = self._reversed_graph(cost_h, is_open)
+        return dijkstra(graph, directed=True, indices=dest)
+
+    def _reversed_graph(self, cost_h: np.ndarray,
+                        is_open: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, csr_matrix]:
+        """The usable links (the cheapest of parallel ones), their weights, and the graph with an
+        edge v -> u for each, so that a search from d gives times *to* d."""
+        n = self.n_nodes
+        usable = np.ones(self.n_links, bool) if is_open is None else is_open.copy()
+        usable &= np.isfinite(cost_h)
+        cand = np.flatnonzero(usable)
+        order = cand[np.lexsort((cost_h[cand], self.v[cand], self.u[cand]))]
+        pair = self.u[order] * n + self.v[order]
+        keep = np.ones(order.size, bool)
+        keep[1:] = pair[1:] != pair[:-1]
+        best = order[keep]
+        weights = np.maximum(cost_h[best], 1e-12)
+        return best, weights, csr_matrix((weights, (self.v[best], self.u[best])), shape=(n, n))
+
     def free_flow_times_h(self, origins: Sequence[int], destinations: Sequence[int]) -> np.ndarray:
         """Free-flow shortest-path hours from each origin to each destination."""
-        _, time_h = self.trees_to(destinations, self.free_flow_h)
-        return time_h[:, np.asarray(origins, np.int64)].T
+        return self.times_to(destinations, self.free_flow_h)[:, np.asarray(origins, np.int64)].T
 
 
 def grid_tables(rows: int, cols: int, *, link_km: float = 1.0, speed_kmh: float = 72.0,

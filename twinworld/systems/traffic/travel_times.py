@@ -64,7 +64,7 @@ def network_travel_time_matrix(net: "RoadNetwork", places: Mapping[str, Any], *,
     nodes = _nodes(net, places, max_snap_km)
     names = list(nodes)
     cost = net.free_flow_h if cost_h is None else cost_h
-    _, time_h = net.trees_to([nodes[n] for n in names], cost, is_open)
+    time_h = net.times_to([nodes[n] for n in names], cost, is_open)
     matrix = 60.0 * time_h[:, [nodes[n] for n in names]].T
     return pd.DataFrame(matrix, index=pd.Index(names, name="from"), columns=pd.Index(names, name="to"))
 
