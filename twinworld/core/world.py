@@ -153,7 +153,8 @@ class World:
         are kept out of Python's cyclic garbage collections meanwhile (``gc.freeze``): a run
         allocates many short-lived objects, and each collection they trigger would otherwise walk
         every object of a five-system world again (the flagship's runs take about a fifth less time
-        with it; `benchmarks/README.md`). Cycles made during the run are still collected. Skipped when the process has frozen objects itself.
+        with it; ``benchmarks/README.md``). Cycles made during the run are still collected.
+        Skipped when the process has frozen objects itself.
         """
         freeze = gc.get_freeze_count() == 0
         if freeze:
