@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -147,28 +146,13 @@ class World:
         self.env.timeout(delay).callbacks.append(lambda _event: action())
 
     def run(self) -> None:
-        """Advance the clock to the horizon (statistics restart at the warm-up) and close the probes.
-
-        Objects that exist when the run starts (the built world, the static inputs, the modules)
-        are kept out of Python's cyclic garbage collections meanwhile (``gc.freeze``): a run
-        allocates many short-lived objects, and each collection they trigger would otherwise walk
-        every object of a five-system world again (the flagship's runs take about a fifth less time
-        with it; ``benchmarks/README.md``). Cycles made during the run are still collected.
-        Skipped when the process has frozen objects itself.
-        """
-        freeze = gc.get_freeze_count() == 0
-        if freeze:
-            gc.freeze()
-        try:
-            if self.warmup_h > 0:
-                self.env.run(until=self.warmup_h)
-                self.recorder.begin_statistics()
-                for system in self.systems.values():
-                    system.begin_statistics()
-            self.env.run(until=self.horizon_h)
-        finally:
-            if freeze:
-                gc.unfreeze()
+        """Advance the clock to the horizon (statistics restart at the warm-up) and close the probes."""
+        if self.warmup_h > 0:
+            self.env.run(until=self.warmup_h)
+            self.recorder.begin_statistics()
+            for system in self.systems.values():
+                system.begin_statistics()
+        self.env.run(until=self.horizon_h)
         self.recorder.close()
         if self._agents is not None:  # the run creates no more agents
             self._agents.release()
