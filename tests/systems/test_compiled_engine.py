@@ -120,3 +120,21 @@ def test_without_extensions_the_sources_run_silently(tmp_path: Path) -> None:
     done = _which_build(tmp_path)
     assert done.stdout.split() == ["python", "True", "True"]
     assert "Warning" not in done.stderr
+
+
+def test_the_build_hook_and_the_selector_name_the_same_modules() -> None:
+    """``hatch_build.py`` cannot import twinworld (it runs before twinworld is installed), so it
+    keeps its own list of the compiled modules: it must be the selector's."""
+    pytest.importorskip("hatchling", reason="hatchling is in the test extra")
+    import importlib.util
+
+    from twinworld.systems.traffic import _native
+
+    spec = importlib.util.spec_from_file_location("hatch_build", ROOT / "hatch_build.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    assert hook.MODULES == _native.MODULES
+    assert hook.GROUP == "twinworld.systems.traffic._compiled"
+    package = ROOT / hook.PACKAGE
+    assert set(hook.source_digests(package)) == set(_native.MODULES)
