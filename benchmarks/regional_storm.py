@@ -7,9 +7,8 @@ Coupling overhead = time of the coupled flagship run / the sum of its five syste
 with its own disruptions, no couplings), same seeds, in one process after a warm-up run (so static
 inputs such as the road network and the grid's PTDF are built once, as in a sweep worker). The six
 cases take turns seed by seed and the figures are medians, so the noise of a shared machine hits
-them alike. The
-sweep uses 2 local worker processes; peak memory is the largest resident set of the driver plus its
-workers, sampled every 0.2 s.
+them alike. The sweep uses 2 local worker processes; peak memory is the largest resident set of
+the driver plus its workers, sampled every 0.2 s.
 """
 
 from __future__ import annotations

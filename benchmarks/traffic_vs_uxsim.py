@@ -15,8 +15,9 @@ on the mean over ``--seeds`` seeds of each (the same seed numbers, not the same 
     python benchmarks/traffic_vs_uxsim.py --size 5 --seeds 5
 
 The road engine runs as compiled at install (mypyc; ``TWINWORLD_PURE_PYTHON=1`` runs its Python
-source, same numbers). Prints each tool's wall time per run, completed trips and total travel time (completed trips),
-means and ratios, and first the time of a 100,000-household evacuation of the Helsinki extract.
+source, same numbers). Prints each tool's wall time per run, completed trips and total travel time
+(completed trips), means and ratios, and first the time of a 100,000-household evacuation of the
+Helsinki extract.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import sys
 import warnings
 from pathlib import Path
 
-__all__ = ["ENGINE_BUILD", "MODULES", "pure_python_requested"]
+__all__ = ["ENGINE_BUILD", "MODULES"]
 
 #: The compiled modules, in the order they import each other.
 MODULES = ("link_times", "routing", "engine", "informed")
@@ -32,7 +32,7 @@ _HERE = Path(__file__).resolve().parent
 _PACKAGE = __name__.rpartition(".")[0]
 
 
-def pure_python_requested() -> bool:
+def _pure_python_requested() -> bool:
     """Whether ``TWINWORLD_PURE_PYTHON`` asks for the Python engine (any value but empty or 0)."""
     return os.environ.get("TWINWORLD_PURE_PYTHON", "") not in ("", "0")
 
@@ -68,7 +68,7 @@ def _select() -> str:
         return "python" if str(getattr(loaded, "__file__", "")).endswith(".py") else "compiled"
     if not any(_compiled(name) for name in MODULES):
         return "python"
-    if pure_python_requested():
+    if _pure_python_requested():
         _load_sources()
         return "python"
     changed = _changed_sources()

@@ -120,7 +120,6 @@ class TrafficEngine:
         self.departed_veh = 0.0
         self.arrived_veh = 0.0
         self.delay_veh_h = 0.0
-        self.transitions = 0
         self.on_links = 0  # platoons on links now
         self.routes = RouteGenerations(route_sets, self.rng)
         self.time_to_h = np.zeros((0, network.n_nodes))
@@ -323,7 +322,6 @@ class TrafficEngine:
             self.cleared_h[p] = ready
         queue = self.queue[link]
         queue.append(p)
-        self.transitions += 1
         self.on_links += 1
         if len(queue) == 1:
             out = self.next_out[link]

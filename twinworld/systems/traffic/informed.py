@@ -25,13 +25,14 @@ class MixedRoutingEngine(TrafficEngine):
     free_rng
         The stream for the free-flow trees' route noise (kept apart from the engine's own stream).
     network, destinations, reroute_every_h, in_zone, route_noise, rng, backward_wave, inflow_factor, route_sets
-        As for :class:`TrafficEngine` (spelt out: the compiled engine takes no ``*args`` or ``**kwargs`` on to it).
+        As for :class:`TrafficEngine`, all given (spelt out: the compiled engine takes no ``*args`` or
+        ``**kwargs`` on to it; no defaults, so the engine's stay the only ones).
     """
 
     def __init__(self, network: RoadNetwork, destinations: list[Destination], *, free_rng: np.random.Generator,
-                 reroute_every_h: float | None = None, in_zone: np.ndarray | None = None,
-                 route_noise: float = 0.0, rng: np.random.Generator | None = None,
-                 backward_wave: bool = True, inflow_factor: float = 1.0, route_sets: int = 1) -> None:
+                 reroute_every_h: float | None, in_zone: np.ndarray | None, route_noise: float,
+                 rng: np.random.Generator | None, backward_wave: bool, inflow_factor: float,
+                 route_sets: int) -> None:
         self.uninformed: list[bool] = []
         self.free_routes: list[list[int]] = []
         self._free_rng = free_rng
